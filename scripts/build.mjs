@@ -1,0 +1,28 @@
+// Bundles mmrt: the host-free core for browsers, and the Node entry points (library + CLI).
+import { build } from 'esbuild';
+
+const external = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common', 'sharp', '@huggingface/*', 'commander', 'cli-progress', 'hono', '@hono/*'];
+
+await Promise.all([
+  build({
+    entryPoints: { 'core/index': 'src/index.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outdir: 'dist',
+    sourcemap: true,
+    external,
+  }),
+  build({
+    entryPoints: { 'node/index': 'src/node/index.ts', 'cli/main': 'src/cli/main.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outdir: 'dist',
+    sourcemap: true,
+    splitting: true,
+    external,
+  }),
+]);

@@ -1,0 +1,23 @@
+/** The `mmrt` command line. Each command lives in `commands/`; errors print as typed messages. */
+import { Command } from 'commander';
+import { isMmrtError } from '../errors.js';
+import { registerDemo } from './commands/demo.js';
+import { registerDoctor } from './commands/doctor.js';
+
+const program = new Command();
+program.name('mmrt').description('multimodal models on ONNX Runtime').version('0.1.0');
+program.showHelpAfterError();
+registerDoctor(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (isMmrtError(e)) {
+    process.stderr.write(`mmrt: ${e.message} [${e.code}]\n`);
+    if (process.env.MMRT_DEBUG) process.stderr.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`);
+  } else {
+    process.stderr.write(`mmrt: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+  process.exitCode = 1;
+}

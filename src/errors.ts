@@ -1,0 +1,111 @@
+/**
+ * Every failure mmrt reports is an MmrtError: a stable `code` to branch on, the offending
+ * value, and what would have been valid. Subclasses group codes by area so callers can
+ * `instanceof` a whole family of failures.
+ */
+export type ErrorCode =
+  // model packages
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_FILE_MISSING'
+  | 'MODEL_CONFIG_INVALID'
+  | 'MODEL_COMPONENT_MISSING'
+  | 'MODEL_VARIANT_MISSING'
+  | 'MODEL_ID_INVALID'
+  // hub downloads
+  | 'DOWNLOAD_FAILED'
+  | 'DOWNLOAD_INTEGRITY'
+  | 'DOWNLOAD_ABORTED'
+  | 'OFFLINE_MISS'
+  // runtime
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_UNKNOWN'
+  | 'SESSION_CREATE_FAILED'
+  | 'SESSION_RUN_FAILED'
+  | 'MODEL_CORRUPT'
+  // config / platform
+  | 'CONFIG_UNKNOWN_KEY'
+  | 'CONFIG_INVALID_VALUE'
+  | 'PLATFORM_UNSUPPORTED'
+  | 'MEMORY_BUDGET_EXCEEDED'
+  // inputs
+  | 'IMAGE_DECODE_FAILED'
+  | 'IMAGE_TOO_LARGE'
+  | 'INPUT_INVALID'
+  | 'INPUT_FETCH_FAILED'
+  // generation
+  | 'CONTEXT_OVERFLOW'
+  | 'ABORTED';
+
+export interface ErrorDetails {
+  /** The value that was wrong (a path, a key, a provider name). */
+  value?: unknown;
+  /** What would have been valid. */
+  valid?: readonly unknown[] | string;
+  /** How to fix it, in one sentence. */
+  hint?: string;
+  [key: string]: unknown;
+}
+
+export class MmrtError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** A model folder or hub repo is missing something or holds something unreadable. */
+export class ModelPackageError extends MmrtError {}
+/** A hub download failed, was interrupted, or did not match what the server promised. */
+export class DownloadError extends MmrtError {}
+/** ONNX Runtime could not give us a working session (provider absent, corrupt graph...). */
+export class RuntimeError extends MmrtError {}
+/** A configuration key or value is not one mmrt knows, or cannot apply. */
+export class ConfigError extends MmrtError {}
+/** The requested platform cannot run this model, or nothing fits. */
+export class PlatformError extends MmrtError {}
+/** A user input (image, text, label list) cannot be used. */
+export class InputError extends MmrtError {}
+/** A generation request exceeds what the model or cache allows. */
+export class GenerationError extends MmrtError {}
+
+export function isMmrtError(e: unknown): e is MmrtError {
+  return e instanceof MmrtError;
+}
+
+/** "did you mean" for config keys, providers and the like: smallest edit distance within 3. */
+export function closest(value: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDist = Number.POSITIVE_INFINITY;
+  const v = value.toLowerCase();
+  for (const c of candidates) {
+    const d = editDistance(v, c.toLowerCase());
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return bestDist <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}

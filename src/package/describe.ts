@@ -1,0 +1,182 @@
+/**
+ * Reads a model folder in the hub's ONNX layout (DESIGN.md, "Model packages") and describes
+ * it: family, configs, tokenizer, and every ONNX component with the precision variants that
+ * exist for it. Either a complete `ModelPackage` comes out, or a `ModelPackageError` naming
+ * what is missing.
+ */
+import { ModelPackageError } from '../errors.js';
+import type { ModelFiles } from '../host/types.js';
+import { FAMILY_LAYOUTS, KNOWN_MODEL_TYPES, familyOfModelType, type ModelFamily } from './families.js';
+import { PRECISIONS, componentFileName, parseComponentFileStem, type Precision } from './precision.js';
+
+export type Json = Record<string, unknown>;
+
+export interface ComponentVariant {
+  readonly precision: Precision;
+  /** Path inside the package, e.g. `onnx/vision_model_fp16.onnx`. */
+  readonly file: string;
+  readonly bytes: number;
+  /** External weight files that travel with the graph (`.onnx_data`, `.onnx_data_1`, ...). */
+  readonly externalData: ReadonlyArray<{ readonly file: string; readonly bytes: number }>;
+  /** Graph plus external data. */
+  readonly totalBytes: number;
+}
+
+export interface ComponentInfo {
+  readonly name: string;
+  readonly variants: Readonly<Partial<Record<Precision, ComponentVariant>>>;
+}
+
+export interface TokenizerFiles {
+  readonly tokenizerJson: Json;
+  readonly tokenizerConfig: Json;
+}
+
+export interface ModelPackage {
+  readonly files: ModelFiles;
+  readonly location: string;
+  readonly modelType: string;
+  readonly family: ModelFamily;
+  readonly config: Json;
+  readonly preprocessorConfig?: Json;
+  readonly processorConfig?: Json;
+  readonly generationConfig?: Json;
+  readonly tokenizer?: TokenizerFiles;
+  /** `config.json`'s `transformers.js_config`, which may carry per-component dtype defaults. */
+  readonly transformersJsConfig?: Json;
+  readonly components: Readonly<Record<string, ComponentInfo>>;
+  /** The component set of the family's layouts that this package satisfies. */
+  readonly layout: readonly string[];
+}
+
+async function readJson(files: ModelFiles, path: string, required: boolean): Promise<Json | undefined> {
+  if (!(await files.exists(path))) {
+    if (!required) return undefined;
+    throw new ModelPackageError('MODEL_FILE_MISSING', `${files.location} has no ${path}`, {
+      value: path,
+      hint: 'a model package needs the files of the hub ONNX layout: config.json, preprocessor_config.json, tokenizer.json, onnx/*.onnx',
+    });
+  }
+  const text = await files.readText(path);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ModelPackageError(
+      'MODEL_CONFIG_INVALID',
+      `${files.location}/${path} is not valid JSON: ${(e as Error).message}`,
+      { value: path },
+      { cause: e },
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ModelPackageError('MODEL_CONFIG_INVALID', `${files.location}/${path} must hold a JSON object`, {
+      value: path,
+    });
+  }
+  return parsed as Json;
+}
+
+/** Group `onnx/*.onnx` files into components with their precision variants. */
+export async function listComponents(files: ModelFiles, all?: readonly string[]): Promise<Record<string, ComponentInfo>> {
+  const paths = all ?? (await files.list());
+  const onnx = paths.filter((p) => p.startsWith('onnx/') && p.endsWith('.onnx') && !p.slice(5).includes('/'));
+  const byComponent: Record<string, Partial<Record<Precision, ComponentVariant>>> = {};
+  for (const file of onnx) {
+    const stem = file.slice('onnx/'.length, -'.onnx'.length);
+    const { component, precision } = parseComponentFileStem(stem);
+    const external = paths.filter((p) => p.startsWith(`${file}_data`) || p === `${file}.data`).sort();
+    const externalData = await Promise.all(external.map(async (f) => ({ file: f, bytes: await files.size(f) })));
+    const bytes = await files.size(file);
+    const variant: ComponentVariant = {
+      precision,
+      file,
+      bytes,
+      externalData,
+      totalBytes: bytes + externalData.reduce((s, x) => s + x.bytes, 0),
+    };
+    byComponent[component] ??= {};
+    byComponent[component][precision] = variant;
+  }
+  const out: Record<string, ComponentInfo> = {};
+  for (const [name, variants] of Object.entries(byComponent)) out[name] = { name, variants };
+  return out;
+}
+
+/** Describe a model package, or throw a `ModelPackageError` naming what is missing. */
+export async function describePackage(files: ModelFiles): Promise<ModelPackage> {
+  const all = await files.list();
+  const config = (await readJson(files, 'config.json', true))!;
+  const modelType = config.model_type;
+  if (typeof modelType !== 'string') {
+    throw new ModelPackageError('MODEL_CONFIG_INVALID', `${files.location}/config.json has no "model_type"`, {
+      value: modelType,
+      valid: KNOWN_MODEL_TYPES,
+    });
+  }
+  const family = familyOfModelType(modelType);
+  if (!family) {
+    throw new ModelPackageError(
+      'MODEL_CONFIG_INVALID',
+      `model_type "${modelType}" in ${files.location}/config.json is not a family mmrt runs`,
+      { value: modelType, valid: KNOWN_MODEL_TYPES },
+    );
+  }
+  const spec = FAMILY_LAYOUTS[family];
+  const components = await listComponents(files, all);
+  const layout = spec.layouts.find((set) => set.every((c) => c in components));
+  if (!layout) {
+    const wanted = spec.layouts.map((s) => s.map((c) => `onnx/${c}.onnx`).join(' + ')).join(' or ');
+    throw new ModelPackageError(
+      'MODEL_COMPONENT_MISSING',
+      `${files.location} is a ${family} package but lacks its ONNX components: expected ${wanted}` +
+        ` (any precision suffix: ${PRECISIONS.join(', ')}); found ${Object.keys(components).join(', ') || 'none'}`,
+      { value: Object.keys(components), valid: spec.layouts.map((s) => s.join('+')) },
+    );
+  }
+  const preprocessorConfig = await readJson(files, 'preprocessor_config.json', spec.needsPreprocessor);
+  let tokenizer: TokenizerFiles | undefined;
+  if (spec.needsTokenizer) {
+    const tokenizerJson = (await readJson(files, 'tokenizer.json', true))!;
+    const tokenizerConfig = (await readJson(files, 'tokenizer_config.json', false)) ?? {};
+    tokenizer = { tokenizerJson, tokenizerConfig };
+  }
+  const processorConfig = await readJson(files, 'processor_config.json', false);
+  const generationConfig = await readJson(files, 'generation_config.json', false);
+  const tjs = config['transformers.js_config'];
+  return {
+    files,
+    location: files.location,
+    modelType,
+    family,
+    config,
+    ...(preprocessorConfig && { preprocessorConfig }),
+    ...(processorConfig && { processorConfig }),
+    ...(generationConfig && { generationConfig }),
+    ...(tokenizer && { tokenizer }),
+    ...(tjs && typeof tjs === 'object' ? { transformersJsConfig: tjs as Json } : {}),
+    components,
+    layout,
+  };
+}
+
+/** The variant of `component` at `precision`, or a typed error listing the ones that exist. */
+export function componentVariant(pkg: ModelPackage, component: string, precision: Precision): ComponentVariant {
+  const info = pkg.components[component];
+  if (!info) {
+    throw new ModelPackageError('MODEL_COMPONENT_MISSING', `${pkg.location} has no component "${component}"`, {
+      value: component,
+      valid: Object.keys(pkg.components),
+    });
+  }
+  const v = info.variants[precision];
+  if (!v) {
+    const have = Object.keys(info.variants);
+    throw new ModelPackageError(
+      'MODEL_VARIANT_MISSING',
+      `${pkg.location} has no ${precision} variant of "${component}" (${componentFileName(component, precision)}); it has: ${have.join(', ')}`,
+      { value: precision, valid: have },
+    );
+  }
+  return v;
+}
