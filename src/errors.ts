@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'DOWNLOAD_INTEGRITY'
   | 'DOWNLOAD_ABORTED'
+  | 'DOWNLOAD_UNAUTHORIZED'
   | 'OFFLINE_MISS'
   // runtime
   | 'PROVIDER_UNAVAILABLE'
@@ -96,16 +97,19 @@ export function closest(value: string, candidates: readonly string[]): string | 
   return bestDist <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
 }
 
+/** Optimal-string-alignment distance: typos like "cdua" (a swap) cost 1, as a person would count. */
 function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }

@@ -17,7 +17,9 @@ try {
     process.stderr.write(`mmrt: ${e.message} [${e.code}]\n`);
     if (process.env.MMRT_DEBUG) process.stderr.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`);
   } else {
-    process.stderr.write(`mmrt: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(
+      `mmrt: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
   }
   process.exitCode = 1;
 }

@@ -14,6 +14,11 @@ export interface OrtModule {
   readonly env: { versions?: Record<string, string | undefined>; logLevel?: string; [k: string]: unknown };
   /** onnxruntime-node only: the execution providers compiled into this build. */
   listSupportedBackends?: () => ReadonlyArray<{ name: string; bundled: boolean }>;
+  /**
+   * Session options this binding silently ignores. onnxruntime-node 1.30 does not read
+   * `freeDimensionOverrides` (only onnxruntime-web does); the factory turns that into a warning.
+   */
+  readonly ignoredSessionOptions?: ReadonlyArray<'freeDimensionOverrides'>;
 }
 
 /** Read access to one model folder, wherever it lives (disk, cache, URL). Paths are posix, relative. */

@@ -14,8 +14,26 @@ import { ort, ortVersion } from './ort.js';
 const run = promisify(execFile);
 
 /** SIMD flags ONNX Runtime's CPU kernels care about. */
-const SIMD_FLAGS = ['sse4_1', 'sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vnni', 'avx_vnni', 'amx_tile'];
-const ARM_FLAGS: Record<string, string> = { asimd: 'neon', asimddp: 'dotprod', fphp: 'fp16', sve: 'sve', i8mm: 'i8mm' };
+const SIMD_FLAGS = [
+  'sse4_1',
+  'sse4_2',
+  'avx',
+  'avx2',
+  'fma',
+  'f16c',
+  'avx512f',
+  'avx512bw',
+  'avx512vnni',
+  'avx_vnni',
+  'amx_tile',
+];
+const ARM_FLAGS: Record<string, string> = {
+  asimd: 'neon',
+  asimddp: 'dotprod',
+  fphp: 'fp16',
+  sve: 'sve',
+  i8mm: 'i8mm',
+};
 
 export async function detectSimd(): Promise<string[]> {
   try {
@@ -75,7 +93,11 @@ export async function detectNode(): Promise<HostCapabilities> {
     arch: os.arch(),
     runtime: `node ${process.versions.node}`,
     ort: { package: 'onnxruntime-node', version: ortVersion() },
-    cpu: { model: cpus[0]?.model.trim() ?? 'unknown', logicalCores: os.availableParallelism?.() ?? cpus.length, simd },
+    cpu: {
+      model: cpus[0]?.model.trim() ?? 'unknown',
+      logicalCores: os.availableParallelism?.() ?? cpus.length,
+      simd,
+    },
     memory: { totalBytes: os.totalmem(), freeBytes: os.freemem() },
     gpus,
     providers,

@@ -54,7 +54,11 @@ export async function createSessionWithGraphCache(
   );
   if (exists) {
     try {
-      const session = await createSession(ort, { ...spec, model: cached, graphOptimizationLevel: 'disabled' });
+      const session = await createSession(ort, {
+        ...spec,
+        model: cached,
+        graphOptimizationLevel: 'disabled',
+      });
       return { session, cache: 'hit' };
     } catch {
       // A stale or damaged cache entry must never stop a load: drop it and rebuild.

@@ -78,7 +78,10 @@ async function readJson(files: ModelFiles, path: string, required: boolean): Pro
 }
 
 /** Group `onnx/*.onnx` files into components with their precision variants. */
-export async function listComponents(files: ModelFiles, all?: readonly string[]): Promise<Record<string, ComponentInfo>> {
+export async function listComponents(
+  files: ModelFiles,
+  all?: readonly string[],
+): Promise<Record<string, ComponentInfo>> {
   const paths = all ?? (await files.list());
   const onnx = paths.filter((p) => p.startsWith('onnx/') && p.endsWith('.onnx') && !p.slice(5).includes('/'));
   const byComponent: Record<string, Partial<Record<Precision, ComponentVariant>>> = {};
@@ -86,7 +89,9 @@ export async function listComponents(files: ModelFiles, all?: readonly string[])
     const stem = file.slice('onnx/'.length, -'.onnx'.length);
     const { component, precision } = parseComponentFileStem(stem);
     const external = paths.filter((p) => p.startsWith(`${file}_data`) || p === `${file}.data`).sort();
-    const externalData = await Promise.all(external.map(async (f) => ({ file: f, bytes: await files.size(f) })));
+    const externalData = await Promise.all(
+      external.map(async (f) => ({ file: f, bytes: await files.size(f) })),
+    );
     const bytes = await files.size(file);
     const variant: ComponentVariant = {
       precision,
@@ -161,13 +166,21 @@ export async function describePackage(files: ModelFiles): Promise<ModelPackage> 
 }
 
 /** The variant of `component` at `precision`, or a typed error listing the ones that exist. */
-export function componentVariant(pkg: ModelPackage, component: string, precision: Precision): ComponentVariant {
+export function componentVariant(
+  pkg: ModelPackage,
+  component: string,
+  precision: Precision,
+): ComponentVariant {
   const info = pkg.components[component];
   if (!info) {
-    throw new ModelPackageError('MODEL_COMPONENT_MISSING', `${pkg.location} has no component "${component}"`, {
-      value: component,
-      valid: Object.keys(pkg.components),
-    });
+    throw new ModelPackageError(
+      'MODEL_COMPONENT_MISSING',
+      `${pkg.location} has no component "${component}"`,
+      {
+        value: component,
+        valid: Object.keys(pkg.components),
+      },
+    );
   }
   const v = info.variants[precision];
   if (!v) {

@@ -5,7 +5,11 @@ import { probeModelBytes } from './probe-model.js';
 import type { ExecutionProviderName } from './providers.js';
 import { createSession } from './session.js';
 
-export async function probeProvider(ort: OrtModule, name: ExecutionProviderName, bundled: boolean): Promise<ProviderStatus> {
+export async function probeProvider(
+  ort: OrtModule,
+  name: ExecutionProviderName,
+  bundled: boolean,
+): Promise<ProviderStatus> {
   const t0 = performance.now();
   try {
     const session = await createSession(ort, {
@@ -25,7 +29,10 @@ export async function probeProvider(ort: OrtModule, name: ExecutionProviderName,
     return { name, bundled, usable: true, probeMs: performance.now() - t0 };
   } catch (e) {
     // Keep the first line and drop the "To get it" hint: doctor prints the hint from the table.
-    const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0]!.split('. To get it:')[0]!.slice(0, 300);
+    const reason = (e instanceof Error ? e.message : String(e))
+      .split('\n')[0]!
+      .split('. To get it:')[0]!
+      .slice(0, 300);
     return { name, bundled, usable: false, reason, probeMs: performance.now() - t0 };
   }
 }

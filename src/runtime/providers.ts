@@ -3,7 +3,17 @@
  * (DESIGN.md, principle 1). Data, not branching code: planning, errors and `mmrt doctor`
  * all read this table.
  */
-export const PLATFORMS = ['cpu', 'cuda', 'rocm', 'mps', 'openvino', 'qualcomm', 'webnn', 'webgpu', 'wasm'] as const;
+export const PLATFORMS = [
+  'cpu',
+  'cuda',
+  'rocm',
+  'mps',
+  'openvino',
+  'qualcomm',
+  'webnn',
+  'webgpu',
+  'wasm',
+] as const;
 export type PlatformName = (typeof PLATFORMS)[number];
 
 export type ExecutionProviderName =
@@ -61,7 +71,8 @@ export const PLATFORM_TABLE: Readonly<Record<PlatformName, PlatformInfo>> = {
     platform: 'mps',
     providers: ['coreml'],
     packages: ['onnxruntime-node'],
-    howToGet: 'onnxruntime-node on macOS includes the CoreML execution provider (Apple silicon or Intel macOS)',
+    howToGet:
+      'onnxruntime-node on macOS includes the CoreML execution provider (Apple silicon or Intel macOS)',
     hosts: ['node'],
   },
   openvino: {

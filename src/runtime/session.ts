@@ -61,6 +61,8 @@ export class Session {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   readonly createMs: number;
+  /** Options the host's ORT could not apply, and the like. */
+  readonly warnings: readonly string[];
   private released = false;
 
   constructor(
@@ -68,10 +70,12 @@ export class Session {
     name: string,
     providers: readonly ExecutionProviderName[],
     createMs: number,
+    warnings: readonly string[] = [],
   ) {
     this.name = name;
     this.providers = providers;
     this.createMs = createMs;
+    this.warnings = warnings;
     this.inputs = describeIo(raw.inputNames, (raw as { inputMetadata?: unknown }).inputMetadata);
     this.outputs = describeIo(raw.outputNames, (raw as { outputMetadata?: unknown }).outputMetadata);
   }
@@ -90,10 +94,14 @@ export class Session {
     if (this.released) throw new RuntimeError('SESSION_RUN_FAILED', `session "${this.name}" was released`);
     const missing = this.raw.inputNames.filter((n) => !(n in feeds));
     if (missing.length > 0) {
-      throw new RuntimeError('SESSION_RUN_FAILED', `"${this.name}" needs inputs it was not given: ${missing.join(', ')}`, {
-        value: Object.keys(feeds),
-        valid: this.raw.inputNames,
-      });
+      throw new RuntimeError(
+        'SESSION_RUN_FAILED',
+        `"${this.name}" needs inputs it was not given: ${missing.join(', ')}`,
+        {
+          value: Object.keys(feeds),
+          valid: this.raw.inputNames,
+        },
+      );
     }
     // ORT rejects unknown feed names; drop extras so callers can pass a superset.
     const used: Feeds = {};
@@ -101,7 +109,12 @@ export class Session {
     try {
       return (fetches ? await this.raw.run(used, fetches as string[]) : await this.raw.run(used)) as Outputs;
     } catch (e) {
-      throw new RuntimeError('SESSION_RUN_FAILED', `running "${this.name}" failed: ${errorText(e)}`, {}, { cause: e });
+      throw new RuntimeError(
+        'SESSION_RUN_FAILED',
+        `running "${this.name}" failed: ${errorText(e)}`,
+        {},
+        { cause: e },
+      );
     }
   }
 
@@ -210,7 +223,11 @@ export async function createSession(ort: OrtModule, spec: SessionSpec): Promise<
   const bundled = bundledProviders(ort);
   if (bundled) {
     for (const ep of providers) {
-      if (!bundled.has(ep)) throw unavailable(ep, `this ONNX Runtime build does not include it (it has: ${[...bundled].join(', ')})`);
+      if (!bundled.has(ep))
+        throw unavailable(
+          ep,
+          `this ONNX Runtime build does not include it (it has: ${[...bundled].join(', ')})`,
+        );
     }
   }
   const t0 = performance.now();
@@ -226,20 +243,31 @@ export async function createSession(ort: OrtModule, spec: SessionSpec): Promise<
     await raw.release();
     throw abortError(spec.name);
   }
-  return new Session(raw, spec.name, providers, createMs);
+  const warnings: string[] = [];
+  if (spec.freeDimensionOverrides && ort.ignoredSessionOptions?.includes('freeDimensionOverrides')) {
+    warnings.push(
+      `"${spec.name}": freeDimensionOverrides (${Object.keys(spec.freeDimensionOverrides).join(', ')}) are not applied by this ONNX Runtime binding (onnxruntime-web applies them; onnxruntime-node does not)`,
+    );
+  }
+  return new Session(raw, spec.name, providers, createMs, warnings);
 }
 
 function abortError(name: string): MmrtError {
   return new MmrtError('ABORTED', `creating session "${name}" was aborted`, { value: name });
 }
 
-function classifyCreateError(e: unknown, spec: SessionSpec, providers: readonly ExecutionProviderName[]): MmrtError {
+function classifyCreateError(
+  e: unknown,
+  spec: SessionSpec,
+  providers: readonly ExecutionProviderName[],
+): MmrtError {
   const msg = errorText(e);
   const where = typeof spec.model === 'string' ? spec.model : `${spec.name} (${spec.model.byteLength} bytes)`;
   const failedEp = providers.find(
     (ep) =>
       msg.includes(`[${ep}] backend not found`) ||
-      (msg.toLowerCase().includes(ep) && /failed to load shared library|failed to get .* adapter|backend not found/i.test(msg)),
+      (msg.toLowerCase().includes(ep) &&
+        /failed to load shared library|failed to get .* adapter|backend not found/i.test(msg)),
   );
   if (failedEp) return unavailable(failedEp, msg, e);
   if (/protobuf parsing failed|invalid model|ModelProto|Failed to load model/i.test(msg)) {
@@ -251,7 +279,17 @@ function classifyCreateError(e: unknown, spec: SessionSpec, providers: readonly 
     );
   }
   if (/doesn't exist|no such file|ENOENT/i.test(msg)) {
-    return new RuntimeError('MODEL_FILE_MISSING', `"${spec.name}" model file is missing: ${where}`, { value: where }, { cause: e });
+    return new RuntimeError(
+      'MODEL_FILE_MISSING',
+      `"${spec.name}" model file is missing: ${where}`,
+      { value: where },
+      { cause: e },
+    );
   }
-  return new RuntimeError('SESSION_CREATE_FAILED', `creating session "${spec.name}" failed: ${msg}`, { value: where }, { cause: e });
+  return new RuntimeError(
+    'SESSION_CREATE_FAILED',
+    `creating session "${spec.name}" failed: ${msg}`,
+    { value: where },
+    { cause: e },
+  );
 }

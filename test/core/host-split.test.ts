@@ -61,7 +61,8 @@ describe('core / host split', () => {
     for (const f of await coreFiles()) {
       const src = await readFile(f, 'utf8');
       const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
-      if (/from\s+['"]node:|require\(|\bprocess\.|\bBuffer\.|__dirname/.test(code)) offenders.push(relative(root, f));
+      if (/from\s+['"]node:|require\(|\bprocess\.|\bBuffer\.|__dirname/.test(code))
+        offenders.push(relative(root, f));
     }
     expect(offenders).toEqual([]);
   });

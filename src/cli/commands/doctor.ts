@@ -6,7 +6,9 @@ import { formatBytes, table } from '../format.js';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('show what this machine offers: ONNX Runtime, execution providers (probed), CPU, memory, GPUs')
+    .description(
+      'show what this machine offers: ONNX Runtime, execution providers (probed), CPU, memory, GPUs',
+    )
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }) => {
       const caps = await detectNode();
@@ -17,8 +19,12 @@ export function registerDoctor(program: Command): void {
       const out: string[] = [];
       out.push(`mmrt doctor — ${caps.runtime}, ${caps.os} ${caps.arch}`);
       out.push(`ONNX Runtime: ${caps.ort.package} ${caps.ort.version}`);
-      out.push(`CPU: ${caps.cpu.model}, ${caps.cpu.logicalCores} logical cores, SIMD: ${caps.cpu.simd.join(' ') || 'unknown'}`);
-      out.push(`Memory: ${formatBytes(caps.memory.totalBytes)} total, ${formatBytes(caps.memory.freeBytes)} free`);
+      out.push(
+        `CPU: ${caps.cpu.model}, ${caps.cpu.logicalCores} logical cores, SIMD: ${caps.cpu.simd.join(' ') || 'unknown'}`,
+      );
+      out.push(
+        `Memory: ${formatBytes(caps.memory.totalBytes)} total, ${formatBytes(caps.memory.freeBytes)} free`,
+      );
       out.push(
         `GPUs: ${caps.gpus.length ? caps.gpus.map((g) => `${g.name} (${formatBytes(g.memoryBytes)}, driver ${g.driver})`).join('; ') : 'none found (nvidia-smi absent or no NVIDIA GPU)'}`,
       );
