@@ -1,0 +1,371 @@
+/**
+ * CLIP and SigLIP: image and text embeddings, similarity, zero-shot classification.
+ *
+ * Host-free: the host hands in a decoder (bytes/paths/URLs -> RGB), the image preprocessor,
+ * the tokenizer and lazily created sessions. The brief's CLIP optimizations live here and each
+ * can be switched off: batching (chunks of `batchSize`), parallel encoders (text and vision
+ * run concurrently in zero-shot), a text-embedding cache (labels are encoded once per model),
+ * and decode/inference overlap (the next chunk is decoded while the current one runs).
+ */
+import type { Tensor } from 'onnxruntime-common';
+import { ByteLru, type CacheStats, typedArrayBytes } from '../../cache/lru.js';
+import { InputError, MmrtError } from '../../errors.js';
+import type { OrtModule, RgbImage } from '../../host/types.js';
+import type { Session } from '../../runtime/session.js';
+import type { TextTokenizer } from '../../text/tokenizer.js';
+import { dot, l2Normalize, sigmoid, softmax } from './math.js';
+
+/** Anything the host's decoder accepts: a path, encoded bytes, a URL, raw pixels. */
+export type ImageInput =
+  | string
+  | URL
+  | Uint8Array
+  | ArrayBuffer
+  | { readonly data: Uint8Array | Uint8ClampedArray; readonly width: number; readonly height: number; readonly channels: 1 | 3 | 4 };
+
+export interface ClipHost {
+  readonly ort: OrtModule;
+  decodeImage(input: ImageInput, signal?: AbortSignal): Promise<RgbImage>;
+  /** RGB image -> normalized CHW float32 of the model's input size. */
+  preprocess(image: RgbImage): Float32Array;
+  /** [channels, height, width] that `preprocess` produces. */
+  readonly pixelShape: readonly [number, number, number];
+}
+
+export interface ClipSessions {
+  /** Split layout (preferred): each created on first use. */
+  readonly text?: () => Promise<Session>;
+  readonly vision?: () => Promise<Session>;
+  /** Combined layout: `model` (input_ids + pixel_values -> embeds + logits). */
+  readonly combined?: () => Promise<Session>;
+}
+
+export interface ClipOptions {
+  /** Images (and texts) per inference call. Default 8. */
+  batchSize?: number;
+  /** Run text and vision encoders concurrently when both are needed. Default true. */
+  parallelEncoders?: boolean;
+  /** Text-embedding cache size in bytes; 0 turns it off. Default 16 MiB. */
+  textCacheBytes?: number;
+  /** Decode the next image chunk while the current one is inferred. Default true. */
+  overlapDecode?: boolean;
+  /** Override the learned logit scale (and SigLIP bias) instead of reading it from the model. */
+  logitScale?: number;
+  logitBias?: number;
+  onWarning?: (message: string) => void;
+}
+
+export interface EmbedOptions {
+  /** L2-normalize (default true). */
+  normalize?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ZeroShotOptions extends Omit<EmbedOptions, 'normalize'> {
+  /** Prompt template; `{}` or `{label}` is replaced by each label. Default "a photo of a {}". */
+  template?: string;
+  /** Keep only the best k labels per image. Default: all. */
+  topK?: number;
+}
+
+export interface LabelScore {
+  readonly label: string;
+  readonly score: number;
+}
+
+export interface ClipTimings {
+  textMs: number;
+  visionMs: number;
+  decodeMs: number;
+}
+
+export class ClipModel {
+  readonly kind: 'clip' | 'siglip';
+  private readonly textCache: ByteLru<Float32Array> | undefined;
+  private scale: Promise<{ scale: number; bias: number }> | undefined;
+  readonly timings: ClipTimings = { textMs: 0, visionMs: 0, decodeMs: 0 };
+  private readonly opts: Required<Omit<ClipOptions, 'logitScale' | 'logitBias' | 'onWarning'>> &
+    Pick<ClipOptions, 'logitScale' | 'logitBias' | 'onWarning'>;
+
+  constructor(
+    readonly modelId: string,
+    kind: 'clip' | 'siglip',
+    readonly tokenizer: TextTokenizer,
+    private readonly host: ClipHost,
+    private readonly sessions: ClipSessions,
+    private readonly config: Record<string, unknown>,
+    options: ClipOptions = {},
+  ) {
+    this.kind = kind;
+    if (!sessions.combined && !(sessions.text && sessions.vision)) {
+      throw new MmrtError('MODEL_COMPONENT_MISSING', 'CLIP needs text_model + vision_model or the combined model');
+    }
+    this.opts = {
+      batchSize: options.batchSize ?? 8,
+      parallelEncoders: options.parallelEncoders ?? true,
+      textCacheBytes: options.textCacheBytes ?? 16 * 1024 * 1024,
+      overlapDecode: options.overlapDecode ?? true,
+      ...options,
+    };
+    if (!(Number.isInteger(this.opts.batchSize) && this.opts.batchSize >= 1)) {
+      throw new InputError('INPUT_INVALID', `batchSize must be a positive integer`, { value: this.opts.batchSize });
+    }
+    this.textCache = this.opts.textCacheBytes > 0 ? new ByteLru<Float32Array>(this.opts.textCacheBytes, typedArrayBytes) : undefined;
+  }
+
+  textCacheStats(): CacheStats | undefined {
+    return this.textCache?.stats();
+  }
+
+  // ------------------------------------------------------------------ text
+
+  async embedTexts(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    if (!Array.isArray(texts) || texts.length === 0) {
+      throw new InputError('INPUT_INVALID', 'embedTexts needs at least one text', { value: texts });
+    }
+    const normalize = options.normalize ?? true;
+    const out: Array<Float32Array | undefined> = texts.map((t) => this.textCache?.get(this.cacheKey(t)));
+    const todo = texts.map((t, i) => ({ t, i })).filter(({ i }) => !out[i]);
+    // Unique texts only: a label list with repeats is encoded once per distinct text.
+    const unique = [...new Set(todo.map((x) => x.t))];
+    for (let start = 0; start < unique.length; start += this.opts.batchSize) {
+      throwIfAborted(options.signal);
+      const chunk = unique.slice(start, start + this.opts.batchSize);
+      const embeds = await this.runText(chunk);
+      chunk.forEach((t, j) => {
+        this.textCache?.set(this.cacheKey(t), embeds[j]!);
+        for (const x of todo) if (x.t === t) out[x.i] = embeds[j];
+      });
+      options.onProgress?.(Math.min(start + chunk.length, unique.length), unique.length);
+    }
+    return out.map((v) => (normalize ? l2Normalize(v!) : Float32Array.from(v!)));
+  }
+
+  private cacheKey(text: string): string {
+    return `${this.modelId}\u0000${text}`;
+  }
+
+  private async runText(texts: string[]): Promise<Float32Array[]> {
+    const batch = this.tokenizer.encodeBatch(texts, {
+      // SigLIP was trained on max-length padding and has no attention mask: pad as it expects.
+      padding: this.kind === 'siglip' ? 'max_length' : 'longest',
+      onWarning: this.opts.onWarning,
+    });
+    const { Tensor } = this.host.ort;
+    const feeds: Record<string, Tensor> = {
+      input_ids: new Tensor('int64', batch.inputIds, [...batch.dims]),
+      attention_mask: new Tensor('int64', batch.attentionMask, [...batch.dims]),
+    };
+    const t0 = performance.now();
+    let embeds: Tensor;
+    if (this.sessions.text) {
+      const s = await this.sessions.text();
+      embeds = (await s.run(pick(s, feeds)))[outputName(s, 'text_embeds')]!;
+    } else {
+      const s = await this.sessions.combined!();
+      const [c, h, w] = this.host.pixelShape;
+      feeds.pixel_values = new Tensor('float32', new Float32Array(c * h * w), [1, c, h, w]);
+      embeds = (await s.run(pick(s, feeds), ['text_embeds']))['text_embeds']!;
+    }
+    this.timings.textMs += performance.now() - t0;
+    return rows(embeds, texts.length);
+  }
+
+  // ------------------------------------------------------------------ images
+
+  async embedImages(images: readonly ImageInput[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    if (!Array.isArray(images) || images.length === 0) {
+      throw new InputError('INPUT_INVALID', 'embedImages needs at least one image', { value: images });
+    }
+    const normalize = options.normalize ?? true;
+    const bs = this.opts.batchSize;
+    const out: Float32Array[] = [];
+    const decodeChunk = (start: number) => {
+      const p = this.decodeChunk(images, start, Math.min(start + bs, images.length), options.signal);
+      // A prefetched chunk may fail while the current one is still running; it is awaited
+      // (and its error thrown) in turn, so it must not count as unhandled meanwhile.
+      p.catch(() => undefined);
+      return p;
+    };
+    let next: Promise<Float32Array> | undefined = decodeChunk(0);
+    for (let start = 0; start < images.length; start += bs) {
+      throwIfAborted(options.signal);
+      const pixels = await next!;
+      const end = Math.min(start + bs, images.length);
+      next = end < images.length && this.opts.overlapDecode ? decodeChunk(end) : undefined;
+      // Without overlap the next chunk is decoded after this one's inference.
+      const embeds = await this.runVision(pixels, end - start);
+      out.push(...embeds);
+      options.onProgress?.(end, images.length);
+      if (!next && end < images.length) next = decodeChunk(end);
+    }
+    return normalize ? out.map(l2Normalize) : out;
+  }
+
+  /** Decode and preprocess images [start, end) into one NCHW buffer; name every bad input. */
+  private async decodeChunk(images: readonly ImageInput[], start: number, end: number, signal?: AbortSignal): Promise<Float32Array> {
+    const t0 = performance.now();
+    const [c, h, w] = this.host.pixelShape;
+    const per = c * h * w;
+    const pixels = new Float32Array((end - start) * per);
+    const results = await Promise.allSettled(
+      images.slice(start, end).map(async (img, j) => {
+        const rgb = await this.host.decodeImage(img, signal);
+        pixels.set(this.host.preprocess(rgb), j * per);
+      }),
+    );
+    this.timings.decodeMs += performance.now() - t0;
+    const failures = results
+      .map((r, j) => ({ r, index: start + j }))
+      .filter((x): x is { r: PromiseRejectedResult; index: number } => x.r.status === 'rejected');
+    if (failures.length > 0) {
+      const first = failures[0]!;
+      const reason = first.r.reason as Error;
+      throw new InputError(
+        (reason as MmrtError).code ?? 'IMAGE_DECODE_FAILED',
+        `image ${first.index} (${describeInput(images[first.index]!)}) could not be used: ${reason.message}` +
+          (failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''),
+        {
+          index: first.index,
+          value: describeInput(images[first.index]!),
+          failures: failures.map((f) => ({ index: f.index, input: describeInput(images[f.index]!), message: (f.r.reason as Error).message })),
+        },
+        { cause: reason },
+      );
+    }
+    return pixels;
+  }
+
+  private async runVision(pixels: Float32Array, n: number): Promise<Float32Array[]> {
+    const { Tensor } = this.host.ort;
+    const [c, h, w] = this.host.pixelShape;
+    const feeds: Record<string, Tensor> = { pixel_values: new Tensor('float32', pixels, [n, c, h, w]) };
+    const t0 = performance.now();
+    let embeds: Tensor;
+    if (this.sessions.vision) {
+      const s = await this.sessions.vision();
+      embeds = (await s.run(pick(s, feeds)))[outputName(s, 'image_embeds')]!;
+    } else {
+      const s = await this.sessions.combined!();
+      const ids = this.tokenizer.encodeBatch([''], { padding: this.kind === 'siglip' ? 'max_length' : 'longest' });
+      feeds.input_ids = new Tensor('int64', ids.inputIds, [...ids.dims]);
+      feeds.attention_mask = new Tensor('int64', ids.attentionMask, [...ids.dims]);
+      embeds = (await s.run(pick(s, feeds), ['image_embeds']))['image_embeds']!;
+    }
+    this.timings.visionMs += performance.now() - t0;
+    return rows(embeds, n);
+  }
+
+  // ------------------------------------------------------------------ tasks
+
+  similarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+    if (a.length !== b.length) {
+      throw new InputError('INPUT_INVALID', `embeddings differ in length (${a.length} vs ${b.length})`, { value: [a.length, b.length] });
+    }
+    return dot(l2Normalize(Float32Array.from(a)), l2Normalize(Float32Array.from(b)));
+  }
+
+  /** The learned logit scale (and SigLIP's bias), read from the combined graph's outputs once. */
+  logitScale(): Promise<{ scale: number; bias: number }> {
+    this.scale ??= this.resolveScale();
+    return this.scale;
+  }
+
+  private async resolveScale(): Promise<{ scale: number; bias: number }> {
+    if (this.opts.logitScale !== undefined) return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
+    if (this.sessions.combined) return this.calibrateScale();
+    // Split-only packages do not carry the trained scale; HF's init value is the honest fallback.
+    const init = Number(this.config.logit_scale_init_value ?? 2.6592);
+    const scale = Math.exp(init);
+    const bias = Number(this.config.logit_bias_init_value ?? (this.kind === 'siglip' ? -10 : 0));
+    this.opts.onWarning?.(
+      `${this.modelId} has no combined model.onnx to read the learned logit scale from; using exp(logit_scale_init_value) = ${scale.toFixed(3)}. Scores are then less peaked; pass logitScale to override.`,
+    );
+    return { scale, bias };
+  }
+
+  /**
+   * logits = scale·cos + bias, so two texts against one image give both unknowns. Uses the
+   * combined graph's own normalized embeddings so the answer is exactly what the graph uses.
+   */
+  private async calibrateScale(): Promise<{ scale: number; bias: number }> {
+    const s = await this.sessions.combined!();
+    const { Tensor } = this.host.ort;
+    const [c, h, w] = this.host.pixelShape;
+    const pixels = new Float32Array(c * h * w);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.37);
+    const ids = this.tokenizer.encodeBatch(['a photo', 'a red circle'], { padding: this.kind === 'siglip' ? 'max_length' : 'longest' });
+    const out = await s.run(
+      pick(s, {
+        pixel_values: new Tensor('float32', pixels, [1, c, h, w]),
+        input_ids: new Tensor('int64', ids.inputIds, [...ids.dims]),
+        attention_mask: new Tensor('int64', ids.attentionMask, [...ids.dims]),
+      }),
+    );
+    const img = l2Normalize(rows(out.image_embeds!, 1)[0]!);
+    const txt = rows(out.text_embeds!, 2).map(l2Normalize);
+    const logits = out.logits_per_image!.data as Float32Array;
+    const c0 = dot(img, txt[0]!);
+    const c1 = dot(img, txt[1]!);
+    if (this.kind === 'clip') return { scale: logits[0]! / c0, bias: 0 };
+    const scale = (logits[0]! - logits[1]!) / (c0 - c1);
+    return { scale, bias: logits[0]! - scale * c0 };
+  }
+
+  async zeroShot(images: readonly ImageInput[], labels: readonly string[], options: ZeroShotOptions = {}): Promise<LabelScore[][]> {
+    const cleaned = Array.isArray(labels) ? labels.map((l) => (typeof l === 'string' ? l.trim() : l)) : [];
+    if (cleaned.length === 0 || cleaned.some((l) => typeof l !== 'string' || l.length === 0)) {
+      throw new InputError('INPUT_INVALID', 'zero-shot classification needs a non-empty list of non-empty labels', {
+        value: labels,
+        valid: 'e.g. ["a cat", "a dog"]',
+      });
+    }
+    const template = options.template ?? 'a photo of a {}';
+    const prompts = cleaned.map((l) => template.replace(/\{label\}|\{\}/g, l));
+    const textJob = () => this.embedTexts(prompts, { signal: options.signal });
+    const imageJob = () => this.embedImages(images, { signal: options.signal, onProgress: options.onProgress });
+    const [textEmb, imageEmb, { scale, bias }] = this.opts.parallelEncoders
+      ? await Promise.all([textJob(), imageJob(), this.logitScale()])
+      : [await textJob(), await imageJob(), await this.logitScale()];
+    return imageEmb.map((img) => {
+      const logits = textEmb.map((t) => scale * dot(img, t) + bias);
+      const probs = this.kind === 'siglip' ? logits.map(sigmoid) : Array.from(softmax(logits));
+      const ranked = cleaned.map((label, i) => ({ label, score: probs[i]! })).sort((a, b) => b.score - a.score);
+      return options.topK ? ranked.slice(0, options.topK) : ranked;
+    });
+  }
+}
+
+function pick(s: Session, feeds: Record<string, Tensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const n of s.inputNames) {
+    if (!feeds[n]) throw new MmrtError('SESSION_RUN_FAILED', `"${s.name}" wants input "${n}", which CLIP does not provide`, { valid: Object.keys(feeds) });
+    out[n] = feeds[n];
+  }
+  return out;
+}
+
+function outputName(s: Session, wanted: string): string {
+  if (s.outputNames.includes(wanted)) return wanted;
+  // Some exports name the pooled projection differently; the first output is the embedding then.
+  return s.outputNames[0]!;
+}
+
+function rows(t: Tensor, n: number): Float32Array[] {
+  const data = t.data as Float32Array;
+  const dim = data.length / n;
+  return Array.from({ length: n }, (_, i) => data.slice(i * dim, (i + 1) * dim));
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new MmrtError('ABORTED', 'the operation was aborted');
+}
+
+export function describeInput(input: ImageInput): string {
+  if (typeof input === 'string') return input.startsWith('data:') ? `${input.slice(0, 30)}…` : input;
+  if (input instanceof URL) return input.href;
+  if (input instanceof Uint8Array) return `<${input.byteLength} bytes>`;
+  if (input instanceof ArrayBuffer) return `<${input.byteLength} bytes>`;
+  return `<raw ${input.width}x${input.height}x${input.channels}>`;
+}

@@ -1,0 +1,73 @@
+/**
+ * CLIP / SigLIP in Node: opens the model package (folder or hub id), builds the tokenizer and
+ * the Pillow-exact image processor, and hands the host-free `ClipModel` its sessions (created
+ * on first use through the platform plan) and a sharp-based decoder.
+ */
+import { InputError } from '../errors.js';
+import { ClipModel, type ClipOptions, type ImageInput } from '../families/clip/model.js';
+import { ImageProcessor, type ResampleMode } from '../image/processor.js';
+import type { ModelPackage } from '../package/describe.js';
+import type { Session } from '../runtime/session.js';
+import { TextTokenizer } from '../text/tokenizer.js';
+import { decodeImage } from './image/decode.js';
+import { ort } from './ort.js';
+
+export interface ClipSessionSource {
+  readonly package: ModelPackage;
+  /** Create (once) the session for one component of the package. */
+  session(component: string): Promise<Session>;
+}
+
+export interface NodeClipOptions extends ClipOptions {
+  /** 'exact' (default) reproduces Pillow's resize; 'fast' lets the decoder shrink big JPEGs. */
+  resampleMode?: ResampleMode;
+  /** Decompression-bomb guard. Default 100 megapixels. */
+  maxPixels?: number;
+}
+
+export function clipFromSource(source: ClipSessionSource, options: NodeClipOptions = {}): ClipModel {
+  const pkg = source.package;
+  if (pkg.family !== 'clip' && pkg.family !== 'siglip') {
+    throw new InputError('INPUT_INVALID', `${pkg.location} is a ${pkg.family} model, not CLIP or SigLIP`, {
+      value: pkg.family,
+      valid: ['clip', 'siglip'],
+    });
+  }
+  const textConfig = (pkg.config.text_config ?? {}) as Record<string, unknown>;
+  const maxPositions = Number(textConfig.max_position_embeddings) || undefined;
+  const tokenizer = TextTokenizer.fromJson(pkg.tokenizer!.tokenizerJson, pkg.tokenizer!.tokenizerConfig, {
+    ...(maxPositions ? { maxPositions } : {}),
+    padSide: 'right',
+  });
+  const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {
+    source: `${pkg.location}/preprocessor_config.json`,
+    resampleMode: options.resampleMode ?? 'exact',
+  });
+  const size = processor.fixedOutputSize;
+  if (!size) {
+    throw new InputError('INPUT_INVALID', `${pkg.location}: CLIP needs a fixed input size (crop_size or size {height,width})`);
+  }
+  const hint = processor.decodeHint();
+  const split = pkg.layout.includes('text_model');
+  return new ClipModel(
+    pkg.location,
+    pkg.family,
+    tokenizer,
+    {
+      ort,
+      decodeImage: (input: ImageInput, signal?: AbortSignal) =>
+        decodeImage(input, {
+          ...(signal ? { signal } : {}),
+          ...(options.maxPixels ? { maxPixels: options.maxPixels } : {}),
+          ...(hint ? { fast: hint } : {}),
+        }),
+      preprocess: (rgb) => processor.preprocess(rgb).data,
+      pixelShape: [3, size.height, size.width],
+    },
+    split
+      ? { text: () => source.session('text_model'), vision: () => source.session('vision_model'), ...(pkg.components.model ? { combined: () => source.session('model') } : {}) }
+      : { combined: () => source.session('model') },
+    pkg.config,
+    options,
+  );
+}
