@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'IMAGE_TOO_LARGE'
   | 'INPUT_INVALID'
   | 'INPUT_FETCH_FAILED'
+  | 'INPUT_NOT_FOUND'
   // generation
   | 'CONTEXT_OVERFLOW'
   | 'ABORTED';

@@ -1,0 +1,137 @@
+/**
+ * Get one file into the cache: transfer attempts with retries (each resuming from the
+ * partial), then size and checksum verification, then metadata and the atomic rename that
+ * makes the file visible at its final path. The caller holds the file's lock.
+ */
+import { rename, rm, stat } from 'node:fs/promises';
+import { DownloadError, isMmrtError } from '../../errors.js';
+import { abortError, sleep } from './abort.js';
+import type { FileCachePaths } from './cache-layout.js';
+import type { HttpErrorContext } from './http.js';
+import type { DownloadProgress, ProgressListener } from './inflight.js';
+import { type FileMeta, writeJson } from './meta.js';
+import type { ResolvedHubOptions } from './options.js';
+import { RestartTransfer, discardPartial, transfer } from './transfer.js';
+import { expectedChecksum, expectedSize, hashFile, integrityError } from './verify.js';
+
+export interface DownloadJob {
+  readonly repo: string;
+  readonly revision: string;
+  readonly path: string;
+  readonly url: string;
+  readonly paths: FileCachePaths;
+  readonly signal: AbortSignal;
+  readonly emit: ProgressListener;
+}
+
+/** A restart (server ignored our range) is not a failure, but must not loop forever. */
+const MAX_RESTARTS = 3;
+
+/**
+ * Progress that only moves forward: when a server ignores a resume and sends the file from
+ * byte 0, reports pause until the new transfer passes the old high-water mark.
+ */
+export function monotonicProgress(file: string, emit: ProgressListener) {
+  let high = -1;
+  let last: DownloadProgress | undefined;
+  const send = (p: DownloadProgress) => {
+    last = p;
+    emit(p);
+  };
+  return {
+    bytes(loaded: number, total: number | undefined) {
+      if (loaded > high) {
+        high = loaded;
+        send({ file, loaded, total });
+      }
+    },
+    /** The closing report: loaded === total === the verified size. */
+    done(size: number) {
+      if (last?.loaded !== size || last.total !== size) send({ file, loaded: size, total: size });
+    },
+  };
+}
+
+function isRetryable(e: unknown): boolean {
+  return isMmrtError(e) && e.code === 'DOWNLOAD_FAILED' && e.details['retryable'] === true;
+}
+
+export async function downloadToCache(opts: ResolvedHubOptions, job: DownloadJob): Promise<FileMeta> {
+  const { signal } = job;
+  const ctx: HttpErrorContext = { repo: job.repo, revision: job.revision, path: job.path, url: job.url };
+  const progress = monotonicProgress(job.path, job.emit);
+  let failures = 0;
+  let restarts = 0;
+  for (;;) {
+    try {
+      const meta = await attempt(opts, job, ctx, progress.bytes);
+      progress.done(meta.size);
+      return meta;
+    } catch (e) {
+      if (signal.aborted) throw abortError(signal, job.path);
+      if (e instanceof RestartTransfer && ++restarts <= MAX_RESTARTS) continue;
+      if (e instanceof RestartTransfer) {
+        throw new DownloadError(
+          'DOWNLOAD_FAILED',
+          `Hub kept refusing to resume "${job.path}": ${e.message}`,
+          {
+            value: job.url,
+            hint: 'Delete the cache entry and retry.',
+          },
+        );
+      }
+      if (!isRetryable(e) || failures >= opts.retries) throw e;
+      failures++;
+      await sleep(opts.retryDelayMs * 2 ** (failures - 1), signal, job.path);
+    }
+  }
+}
+
+async function attempt(
+  opts: ResolvedHubOptions,
+  job: DownloadJob,
+  ctx: HttpErrorContext,
+  onBytes: (loaded: number, total: number | undefined) => void,
+): Promise<FileMeta> {
+  const { paths } = job;
+  const r = await transfer(opts, { url: job.url, paths, ctx, signal: job.signal, onBytes });
+  const size = (await stat(paths.partial).catch(() => ({ size: 0 }))).size;
+  const wantSize = expectedSize(r);
+  if (wantSize !== undefined && size < wantSize) {
+    // The body ended cleanly but short: treat like a dropped connection and resume.
+    throw new DownloadError('DOWNLOAD_FAILED', `Hub sent ${size} of ${wantSize} bytes of "${job.path}"`, {
+      value: job.url,
+      retryable: true,
+      hint: 'The connection ended early; retry resumes from the partial.',
+    });
+  }
+  if (wantSize !== undefined && size > wantSize) {
+    await discardPartial(paths);
+    throw integrityError(`${job.repo}/${job.path}`, 'size', wantSize, size);
+  }
+  const checksum = expectedChecksum(r);
+  if (checksum) {
+    const actual = await hashFile(paths.partial, checksum.algorithm, size);
+    if (actual !== checksum.hex) {
+      await discardPartial(paths);
+      throw integrityError(`${job.repo}/${job.path}`, checksum.algorithm, checksum.hex, actual);
+    }
+  }
+  const meta: FileMeta = {
+    repo: job.repo,
+    revision: job.revision,
+    path: job.path,
+    size,
+    ...(checksum ? { checksum } : {}),
+    ...(r.etag ? { etag: r.etag } : {}),
+    ...(r.commit ? { commit: r.commit } : {}),
+    url: job.url,
+    downloadedAt: new Date().toISOString(),
+  };
+  // Metadata first: a file at the final path always has its record (a crash in between
+  // leaves a record without a file, which reads as a miss).
+  await writeJson(paths.meta, meta);
+  await rename(paths.partial, paths.dest);
+  await rm(paths.partialState, { force: true });
+  return meta;
+}

@@ -1,0 +1,33 @@
+/**
+ * Node entry point for model references: a local folder or a hub repo, opened as `ModelFiles`.
+ */
+import type { ModelFiles } from '../../host/types.js';
+import { parseModelReference } from '../../hub/reference.js';
+import { LocalModelFiles } from '../files.js';
+import { HubClient } from './client.js';
+import { HubModelFiles } from './model-files.js';
+import { type HubOptions, expandHome } from './options.js';
+
+export interface OpenModelFilesOptions extends HubOptions {
+  /** Hub revision when the reference has no `@rev`. Default `main`. */
+  revision?: string;
+  /** Reuse a client (and its settings) instead of building one from these options. */
+  client?: HubClient;
+}
+
+/**
+ * `./models/clip` -> the folder (which must exist); `org/name[@rev]` -> the hub repo, whose
+ * files are fetched into the cache on first use.
+ */
+export async function openModelFiles(ref: string, opts: OpenModelFilesOptions = {}): Promise<ModelFiles> {
+  const parsed = parseModelReference(ref, opts.revision !== undefined ? { revision: opts.revision } : {});
+  if (parsed.kind === 'local') return LocalModelFiles.open(expandHome(parsed.path));
+  return new HubModelFiles(opts.client ?? new HubClient(opts), parsed.repo, parsed.revision);
+}
+
+export { HubClient, parseListing, type DownloadOptions, type ListOptions } from './client.js';
+export { HubModelFiles } from './model-files.js';
+export { LocalModelFiles } from '../files.js';
+export type { DownloadProgress } from './inflight.js';
+export type { FileMeta, RepoListing } from './meta.js';
+export { DEFAULT_ENDPOINT, type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';

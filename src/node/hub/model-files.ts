@@ -1,0 +1,48 @@
+/**
+ * `ModelFiles` over a hub repo at one revision: listing from the hub's API (cached), file
+ * contents downloaded into the cache on first use, then read from disk.
+ */
+import { readFile } from 'node:fs/promises';
+import type { ModelFiles } from '../../host/types.js';
+import { validateRepoFilePath } from '../../hub/reference.js';
+import type { HubClient } from './client.js';
+
+export class HubModelFiles implements ModelFiles {
+  readonly location: string;
+
+  constructor(
+    readonly client: HubClient,
+    readonly repo: string,
+    readonly revision: string,
+  ) {
+    this.location = `${client.options.endpoint}/${repo}@${revision}`;
+  }
+
+  list(): Promise<string[]> {
+    return this.client.listFiles(this.repo, this.revision);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    validateRepoFilePath(path);
+    // A cached file certainly exists, and needs no listing (which offline mode may lack).
+    if (await this.client.cachedPath(this.repo, this.revision, path)) return true;
+    return (await this.list()).includes(path);
+  }
+
+  localPath(path: string, signal?: AbortSignal): Promise<string> {
+    return this.client.downloadFile(this.repo, this.revision, path, signal ? { signal } : {});
+  }
+
+  async readBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return readFile(await this.localPath(path, signal));
+  }
+
+  async readText(path: string, signal?: AbortSignal): Promise<string> {
+    return readFile(await this.localPath(path, signal), 'utf8');
+  }
+
+  size(path: string): Promise<number> {
+    validateRepoFilePath(path);
+    return this.client.fileSize(this.repo, this.revision, path);
+  }
+}
