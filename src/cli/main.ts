@@ -1,6 +1,7 @@
 /** The `mmrt` command line. Each command lives in `commands/`; errors print as typed messages. */
 import { Command } from 'commander';
 import { isMmrtError } from '../errors.js';
+import { registerClip } from './commands/clip.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 
@@ -9,6 +10,7 @@ program.name('mmrt').description('multimodal models on ONNX Runtime').version('0
 program.showHelpAfterError();
 registerDoctor(program);
 registerDemo(program);
+registerClip(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,3 +3,7 @@ export * from '../index.js';
 export { ort, ortVersion } from './ort.js';
 export { detectNode } from './detect.js';
 export { createSessionWithGraphCache } from './graph-cache.js';
+export { decodeImage, type DecodeOptions } from './image/decode.js';
+export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
+export { openSessionSource, type SimpleSourceOptions } from './session-source.js';
+export { clipFromSource, type NodeClipOptions } from './clip.js';

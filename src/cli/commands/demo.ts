@@ -1,11 +1,65 @@
+/**
+ * `npm start`: the main job on the shipped tiny models — zero-shot classification of the
+ * sample images with the shapes CLIP, with labels, scores and timings.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { clipFromSource } from '../../node/clip.js';
+import { openSessionSource } from '../../node/session-source.js';
+import { DEFAULT_CLIP_MODEL, MODELS_DIR } from '../paths.js';
+
+const COLORS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'];
+const SHAPES = ['circle', 'square', 'triangle', 'star'];
+
+interface SampleLabels {
+  images: Array<{ file: string; color: string; shape: string }>;
+}
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the shipped tiny models on sample images (what `npm start` runs)')
-    .action(async () => {
-      // Until the CLIP family lands the demo is the platform report.
-      await program.parseAsync(['node', 'mmrt', 'doctor']);
+    .description('classify the shipped sample images with the shipped tiny CLIP (what `npm start` runs)')
+    .option('-m, --model <path>', 'CLIP model folder', DEFAULT_CLIP_MODEL)
+    .action(async (opts: { model: string }) => {
+      const samplesDir = join(MODELS_DIR, 'samples');
+      if (!existsSync(join(samplesDir, 'labels.json'))) {
+        process.stdout.write(`no sample images in ${samplesDir}; showing the platform report instead\n\n`);
+        await program.parseAsync(['node', 'mmrt', 'doctor']);
+        return;
+      }
+      const samples = JSON.parse(await readFile(join(samplesDir, 'labels.json'), 'utf8')) as SampleLabels;
+      const labels = COLORS.flatMap((c) => SHAPES.map((s) => `${c} ${s}`));
+      const t0 = performance.now();
+      const source = await openSessionSource(opts.model);
+      const clip = clipFromSource(source, { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+      await Promise.all([source.session(source.package.layout[0]!), source.session(source.package.layout.at(-1)!)]);
+      const loadMs = performance.now() - t0;
+      const files = samples.images.map((s) => join(samplesDir, s.file));
+      const t1 = performance.now();
+      const results = await clip.zeroShot(files, labels, { template: 'a photo of a {}' });
+      const runMs = performance.now() - t1;
+      process.stdout.write(`mmrt demo — zero-shot classification with ${opts.model}\n`);
+      process.stdout.write(`${labels.length} labels: ${COLORS.join('/')} x ${SHAPES.join('/')}\n\n`);
+      let correct = 0;
+      samples.images.forEach((s, i) => {
+        const [best, second] = results[i]!;
+        const truth = `${s.color} ${s.shape}`;
+        const ok = best!.label === truth;
+        if (ok) correct++;
+        process.stdout.write(
+          `${ok ? '✓' : '✗'} ${s.file.padEnd(28)} ${best!.label.padEnd(16)} ${(best!.score * 100).toFixed(1).padStart(5)}%` +
+            `   (next: ${second!.label} ${(second!.score * 100).toFixed(1)}%)${ok ? '' : `   truth: ${truth}`}\n`,
+        );
+      });
+      const stats = clip.textCacheStats();
+      process.stdout.write(
+        `\n${correct}/${samples.images.length} correct. load ${loadMs.toFixed(0)} ms, classify ${runMs.toFixed(0)} ms ` +
+          `(${((runMs / samples.images.length) || 0).toFixed(1)} ms/image; decode ${clip.timings.decodeMs.toFixed(0)} ms, ` +
+          `vision ${clip.timings.visionMs.toFixed(0)} ms, text ${clip.timings.textMs.toFixed(0)} ms; ` +
+          `label cache ${stats?.entries ?? 0} entries)\n`,
+      );
+      await source.dispose();
     });
 }

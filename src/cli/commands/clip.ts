@@ -1,0 +1,192 @@
+/**
+ * CLIP commands: classify, embed, index, search. Results go to stdout (one JSON object per
+ * input per line with --json), progress and warnings to stderr.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { InputError, isMmrtError } from '../../errors.js';
+import { ImageIndex } from '../../families/clip/image-index.js';
+import type { ClipModel } from '../../families/clip/model.js';
+import { clipFromSource } from '../../node/clip.js';
+import { openSessionSource } from '../../node/session-source.js';
+import { isPrecision, PRECISIONS } from '../../package/precision.js';
+import { encodeNpy } from '../npy.js';
+import { DEFAULT_CLIP_MODEL } from '../paths.js';
+import { progressBar } from '../progress.js';
+
+interface ClipCliOptions {
+  model: string;
+  precision?: string;
+  batchSize?: string;
+  json?: boolean;
+  resample?: string;
+}
+
+function collectLabels(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export async function openClip(opts: ClipCliOptions): Promise<{ clip: ClipModel; warnings: string[]; dispose: () => Promise<void> }> {
+  if (opts.precision !== undefined && !isPrecision(opts.precision)) {
+    throw new InputError('INPUT_INVALID', `unknown precision "${opts.precision}"`, { value: opts.precision, valid: PRECISIONS });
+  }
+  const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
+    throw new InputError('INPUT_INVALID', `--batch-size must be a positive integer, got "${opts.batchSize}"`, { value: opts.batchSize });
+  }
+  const source = await openSessionSource(opts.model, opts.precision ? { precision: opts.precision as never } : {});
+  const warnings: string[] = [];
+  const clip = clipFromSource(source, {
+    ...(batchSize ? { batchSize } : {}),
+    resampleMode: opts.resample === 'fast' ? 'fast' : 'exact',
+    onWarning: (m) => {
+      warnings.push(m);
+      process.stderr.write(`mmrt: warning: ${m}\n`);
+    },
+  });
+  return { clip, warnings, dispose: () => source.dispose() };
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('-m, --model <path|org/name>', 'model folder or hub id', DEFAULT_CLIP_MODEL)
+    .option('--precision <p>', `component precision (${PRECISIONS.join(', ')})`)
+    .option('--batch-size <n>', 'images per inference call')
+    .option('--resample <mode>', "'exact' (Pillow-identical, default) or 'fast'", 'exact')
+    .option('--json', 'one JSON object per input per line');
+}
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function registerClip(program: Command): void {
+  addCommon(
+    program
+      .command('classify')
+      .description('zero-shot classify images against labels')
+      .argument('<images...>', 'image files or URLs')
+      .requiredOption('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
+      .option('-t, --template <text>', 'prompt template, {} is the label', 'a photo of a {}')
+      .option('-k, --top <n>', 'labels to show per image', '3'),
+  ).action(async (images: string[], opts: ClipCliOptions & { labels: string[]; template: string; top: string }) => {
+    const { clip, dispose } = await openClip(opts);
+    try {
+      const bar = progressBar('classify');
+      const t0 = performance.now();
+      // Classify per batch so a bad image costs only its own line, not the whole run.
+      const bs = Number(opts.batchSize ?? 8);
+      let failed = 0;
+      for (let i = 0; i < images.length; i += bs) {
+        const chunk = images.slice(i, i + bs);
+        try {
+          const results = await clip.zeroShot(chunk, opts.labels, { template: opts.template });
+          results.forEach((labels, j) => {
+            const top = labels.slice(0, Number(opts.top) || labels.length);
+            if (opts.json) out(JSON.stringify({ input: chunk[j], labels: labels }));
+            else out(`${chunk[j]}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`);
+          });
+        } catch (e) {
+          if (!isMmrtError(e) || e.details.failures === undefined) throw e;
+          // One bad image in the chunk: report it and classify the rest one by one.
+          for (const input of chunk) {
+            try {
+              const [labels] = await clip.zeroShot([input], opts.labels, { template: opts.template });
+              if (opts.json) out(JSON.stringify({ input, labels }));
+              else out(`${input}: ${labels!.slice(0, Number(opts.top) || labels!.length).map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`);
+            } catch (err) {
+              failed++;
+              const msg = isMmrtError(err) ? { code: err.code, message: err.message } : { message: String(err) };
+              if (opts.json) out(JSON.stringify({ input, error: msg }));
+              else process.stderr.write(`mmrt: ${input}: ${msg.message}\n`);
+            }
+          }
+        }
+        bar.update(Math.min(i + bs, images.length), images.length);
+      }
+      bar.stop();
+      if (!opts.json) {
+        const ms = performance.now() - t0;
+        process.stderr.write(`${images.length - failed} image(s) x ${opts.labels.length} labels in ${ms.toFixed(0)} ms\n`);
+      }
+      if (failed > 0) process.exitCode = 1;
+    } finally {
+      await dispose();
+    }
+  });
+
+  addCommon(
+    program
+      .command('embed')
+      .description('embed images (or texts with --text) and print or save the vectors')
+      .argument('<inputs...>', 'image files/URLs, or texts with --text')
+      .option('--text', 'the inputs are texts')
+      .option('-o, --out <file>', 'write a .npy (float32 [n, d]) or .json file instead of printing')
+      .option('--raw', 'do not L2-normalize'),
+  ).action(async (inputs: string[], opts: ClipCliOptions & { text?: boolean; out?: string; raw?: boolean }) => {
+    const { clip, dispose } = await openClip(opts);
+    try {
+      const bar = progressBar('embed');
+      const onProgress = (d: number, t: number) => bar.update(d, t);
+      const normalize = !opts.raw;
+      const vectors = opts.text
+        ? await clip.embedTexts(inputs, { normalize, onProgress })
+        : await clip.embedImages(inputs, { normalize, onProgress });
+      bar.stop();
+      if (opts.out) {
+        if (opts.out.endsWith('.npy')) await writeFile(opts.out, encodeNpy(vectors));
+        else await writeFile(opts.out, JSON.stringify(inputs.map((input, i) => ({ input, embedding: Array.from(vectors[i]!) }))));
+        process.stderr.write(`wrote ${vectors.length} x ${vectors[0]!.length} to ${opts.out}\n`);
+      } else {
+        inputs.forEach((input, i) => out(JSON.stringify({ input, embedding: Array.from(vectors[i]!) })));
+      }
+    } finally {
+      await dispose();
+    }
+  });
+
+  addCommon(
+    program
+      .command('index')
+      .description('build an image search index file from images')
+      .argument('<images...>', 'image files')
+      .requiredOption('-o, --out <file>', 'index file to write')
+      .option('--append', 'add to an existing index file'),
+  ).action(async (images: string[], opts: ClipCliOptions & { out: string; append?: boolean }) => {
+    const { clip, dispose } = await openClip(opts);
+    try {
+      const bar = progressBar('index');
+      const vectors = await clip.embedImages(images, { onProgress: (d, t) => bar.update(d, t) });
+      bar.stop();
+      const index = opts.append
+        ? ImageIndex.deserialize(new Uint8Array(await readFile(opts.out)))
+        : new ImageIndex(vectors[0]!.length, opts.model);
+      images.forEach((img, i) => index.add(img, vectors[i]!));
+      await writeFile(opts.out, index.serialize());
+      process.stderr.write(`index ${opts.out}: ${index.size} images, ${index.dim}-d\n`);
+    } finally {
+      await dispose();
+    }
+  });
+
+  addCommon(
+    program
+      .command('search')
+      .description('search an index built by `mmrt index` with a text (or an image)')
+      .requiredOption('-i, --index <file>', 'index file')
+      .option('-q, --query <text>', 'text query')
+      .option('--image <file>', 'image query instead of text')
+      .option('-k, --top <n>', 'results', '5'),
+  ).action(async (opts: ClipCliOptions & { index: string; query?: string; image?: string; top: string }) => {
+    if (!opts.query && !opts.image) throw new InputError('INPUT_INVALID', 'search needs --query <text> or --image <file>');
+    const index = ImageIndex.deserialize(new Uint8Array(await readFile(opts.index)));
+    const { clip, dispose } = await openClip(opts);
+    try {
+      const [q] = opts.query ? await clip.embedTexts([opts.query]) : await clip.embedImages([opts.image!]);
+      const hits = index.search(q!, Number(opts.top) || 5);
+      for (const h of hits) out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
+    } finally {
+      await dispose();
+    }
+  });
+}
