@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'SESSION_CREATE_FAILED'
   | 'SESSION_RUN_FAILED'
   | 'MODEL_CORRUPT'
+  // loading
+  | 'COMPONENT_LOAD_FAILED'
   // config / platform
   | 'CONFIG_UNKNOWN_KEY'
   | 'CONFIG_INVALID_VALUE'
@@ -36,6 +38,7 @@ export type ErrorCode =
   | 'INPUT_NOT_FOUND'
   // generation
   | 'CONTEXT_OVERFLOW'
+  | 'IMAGE_TOKEN_MISMATCH'
   | 'ABORTED';
 
 export interface ErrorDetails {

@@ -19,3 +19,4 @@ export * from './runtime/session-source.js';
 export * from './families/clip/model.js';
 export * from './families/clip/image-index.js';
 export { cosine, l2Normalize, softmax } from './families/clip/math.js';
+export * from './platform/index.js';

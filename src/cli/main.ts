@@ -4,11 +4,13 @@ import { isMmrtError } from '../errors.js';
 import { registerClip } from './commands/clip.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerExplain } from './commands/explain.js';
 
 const program = new Command();
 program.name('mmrt').description('multimodal models on ONNX Runtime').version('0.1.0');
 program.showHelpAfterError();
 registerDoctor(program);
+registerExplain(program);
 registerDemo(program);
 registerClip(program);
 

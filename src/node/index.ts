@@ -7,3 +7,11 @@ export { decodeImage, type DecodeOptions } from './image/decode.js';
 export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
 export { openSessionSource, type SimpleSourceOptions } from './session-source.js';
 export { clipFromSource, type NodeClipOptions } from './clip.js';
+export {
+  createPlatform,
+  Platform,
+  MODEL_TYPES,
+  type CreatePlatformOptions,
+  type PlatformFallback,
+  type ModelTypeOption,
+} from './platform.js';

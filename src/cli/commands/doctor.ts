@@ -1,7 +1,50 @@
 import type { Command } from 'commander';
 import { detectNode } from '../../node/detect.js';
+import { type HostCapabilities, platformAvailability } from '../../platform/capabilities.js';
+import {
+  BRIEF_MODELS,
+  COMPATIBILITY,
+  RATING_SCORE,
+  type Rating,
+  TABLE_PLATFORMS,
+} from '../../platform/compatibility.js';
 import { PLATFORM_TABLE, platformOfProvider } from '../../runtime/providers.js';
 import { formatBytes, table } from '../format.js';
+
+const RATING_TEXT: Readonly<Record<Rating, string>> = {
+  high: 'High',
+  medium: 'Medium',
+  limited: 'Limited',
+  none: 'None',
+};
+
+/** The brief's table (plus mmrt's cpu/wasm columns) beside what this machine can run. */
+export function matrixText(caps: HostCapabilities): string {
+  const avail = TABLE_PLATFORMS.map((p) => platformAvailability(caps, p));
+  const mark = (i: number) => (avail[i]!.available ? '*' : '');
+  const rows: string[][] = [
+    ['model', ...TABLE_PLATFORMS.map((p, i) => `${p}${mark(i)}`), 'runs here (best first)'],
+  ];
+  for (const m of BRIEF_MODELS) {
+    const here = TABLE_PLATFORMS.filter((p, i) => avail[i]!.available && COMPATIBILITY[m][p] !== 'none')
+      .sort((a, b) => RATING_SCORE[COMPATIBILITY[m][b]] - RATING_SCORE[COMPATIBILITY[m][a]])
+      .map((p) => `${p} (${RATING_TEXT[COMPATIBILITY[m][p]]})`);
+    rows.push([
+      m,
+      ...TABLE_PLATFORMS.map((p) => RATING_TEXT[COMPATIBILITY[m][p]]),
+      here.join(', ') || 'nothing',
+    ]);
+  }
+  rows.push(['usable here', ...avail.map((a) => (a.available ? 'yes' : 'no')), '']);
+  const notes = avail.filter((a) => a.available).map((a) => `  ${a.platform}: ${a.detail}`);
+  return [
+    "Compatibility (the brief's table; cpu and wasm columns are mmrt's) and what this machine can run (* = usable here):",
+    table(rows),
+    '',
+    'Usable platforms:',
+    ...(notes.length ? notes : ['  none']),
+  ].join('\n');
+}
 
 export function registerDoctor(program: Command): void {
   program
@@ -10,10 +53,20 @@ export function registerDoctor(program: Command): void {
       'show what this machine offers: ONNX Runtime, execution providers (probed), CPU, memory, GPUs',
     )
     .option('--json', 'print one JSON object')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--matrix', "print the brief's compatibility table beside what this machine can run")
+    .action(async (opts: { json?: boolean; matrix?: boolean }) => {
       const caps = await detectNode();
+      if (opts.matrix && opts.json) {
+        const usable = TABLE_PLATFORMS.filter((p) => platformAvailability(caps, p).available);
+        process.stdout.write(`${JSON.stringify({ compatibility: COMPATIBILITY, usable }, null, 2)}\n`);
+        return;
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(caps, null, 2)}\n`);
+        return;
+      }
+      if (opts.matrix) {
+        process.stdout.write(`${matrixText(caps)}\n`);
         return;
       }
       const out: string[] = [];

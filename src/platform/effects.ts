@@ -1,0 +1,69 @@
+/**
+ * Whether a configured key does anything for this platform and family, and whether the
+ * per-component sections name components this package has. A key with no effect is a warning
+ * that names it as the user spelled it; a section naming no component is an error.
+ */
+import { ConfigError, closest } from '../errors.js';
+import type { ModelFamily } from '../package/families.js';
+import type { PlatformName } from '../runtime/providers.js';
+import { SECTION_ALIASES, componentSpec } from './component-roles.js';
+import { CONFIG_KEYS, type ConfigKey } from './config-keys.js';
+import type { NormalizedConfig } from './config.js';
+
+export function keyApplies(key: ConfigKey, platform: PlatformName, family: ModelFamily): boolean {
+  const spec = CONFIG_KEYS[key];
+  return spec.platforms.includes(platform) && spec.families.includes(family);
+}
+
+/** Warnings for the user's keys that change nothing here. */
+export function noEffectWarnings(
+  user: NormalizedConfig,
+  platform: PlatformName,
+  family: ModelFamily,
+): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(user.config) as Array<ConfigKey | 'components'>) {
+    if (key === 'components') continue;
+    const spec = CONFIG_KEYS[key];
+    const spelled = user.spelling[key] ?? key;
+    if (!spec.platforms.includes(platform)) {
+      out.push(
+        `config key "${spelled}" has no effect on ${platform} (it applies to: ${spec.platforms.join(', ')})`,
+      );
+    } else if (!spec.families.includes(family)) {
+      out.push(
+        `config key "${spelled}" has no effect on ${family} models (it applies to: ${spec.families.join(', ')})`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks the user's component sections against the package: a component name or a section
+ * alias. An alias that reaches nothing in this family (`language_model` on CLIP) is a warning.
+ */
+export function checkSections(
+  user: NormalizedConfig,
+  family: ModelFamily,
+  components: readonly string[],
+): string[] {
+  const warnings: string[] = [];
+  const valid = [...components, ...SECTION_ALIASES];
+  for (const section of Object.keys(user.config.components ?? {})) {
+    if (components.includes(section)) continue;
+    if ((SECTION_ALIASES as readonly string[]).includes(section)) {
+      const reached = components.filter((c) => componentSpec(family, c).sections.includes(section));
+      if (reached.length === 0)
+        warnings.push(`config section "${section}" has no effect: no ${family} component is a ${section}`);
+      continue;
+    }
+    const guess = closest(section, valid);
+    throw new ConfigError(
+      'CONFIG_UNKNOWN_KEY',
+      `config section "${section}" names no component of this ${family} package${guess ? ` (did you mean "${guess}"?)` : ''}; valid: ${valid.join(', ')}`,
+      { value: section, valid, ...(guess && { suggestion: guess }) },
+    );
+  }
+  return warnings;
+}

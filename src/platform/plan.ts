@@ -1,0 +1,336 @@
+/**
+ * Planning: (model package, host capabilities, platform or 'auto', config) -> a validated plan
+ * that says, for every component, which file, which providers with which options, how many
+ * threads, when it loads, and how much memory it is expected to take — and where each setting
+ * came from. Host-free: hosts create the sessions (`src/node/platform.ts`).
+ */
+import { ConfigError, MmrtError, PlatformError } from '../errors.js';
+import type { ComponentVariant, ModelPackage } from '../package/describe.js';
+import { PLATFORM_TABLE, type PlatformName } from '../runtime/providers.js';
+import { fitToBudget, type BudgetComponent } from './budget.js';
+import { formatByteSize } from './bytes.js';
+import { type HostCapabilities, ortPackageFor, platformAvailability } from './capabilities.js';
+import { platformsThatCanRun, ratingFor } from './compatibility.js';
+import {
+  DECODER_FAMILIES,
+  DUAL_ENCODER_FAMILIES,
+  ROLE_LOAD_ORDER,
+  VIDEO_FAMILIES,
+  componentSpec,
+} from './component-roles.js';
+import type { ConfigKey, PlatformConfig } from './config-keys.js';
+import { type NormalizedConfig, normalizeConfig } from './config.js';
+import { checkSections, keyApplies, noEffectWarnings } from './effects.js';
+import { estimateMemory, type MemoryEstimate } from './memory.js';
+import { type ModelLayer, modelLayer } from './model-config.js';
+import type { ComponentPlan, ModelPlan, PlanCandidate, PlatformPlan, SettingRecord } from './plan-types.js';
+import { ortEnvFor } from './ort-env.js';
+import { PLATFORM_PRECISION_ORDER } from './precision-map.js';
+import { BASE_DEFAULTS, PLATFORM_DEFAULTS, presetsFor } from './presets.js';
+import { rankPlatforms } from './rank.js';
+import { type ConfigLayer, componentLoadStrategy, componentPrecision, resolveLayers } from './resolve.js';
+import { componentSessionPlan } from './session-options.js';
+import { canRun, chooseVariant } from './variants.js';
+
+export interface PlanRequest {
+  readonly pkg: ModelPackage;
+  readonly capabilities: HostCapabilities;
+  /** Default 'auto'. */
+  readonly platform?: PlatformName | 'auto';
+  /** As the user wrote it: camelCase or the brief's snake_case. */
+  readonly config?: unknown;
+  /** 'auto' only: consider exactly these platforms in this order, available or not. */
+  readonly candidates?: readonly PlatformName[];
+}
+
+/** Frames per clip for `temporal_resolution` words. */
+export const TEMPORAL_FRAMES = { low: 4, medium: 8, high: 16 } as const;
+
+function num(o: unknown, key: string): number | undefined {
+  const v = o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}
+
+function layersFor(
+  pkg: ModelPackage,
+  platform: PlatformName,
+  model: ModelLayer,
+  user: NormalizedConfig,
+): ConfigLayer[] {
+  return [
+    { source: 'default', config: BASE_DEFAULTS },
+    { source: `default:${platform}`, config: PLATFORM_DEFAULTS[platform] },
+    ...presetsFor(platform, pkg.family).map((p) => ({ source: `preset:${p.id}`, config: p.config })),
+    model.layer,
+    { source: 'user', config: user.config, spelling: user.spelling },
+  ];
+}
+
+function unsupported(pkg: ModelPackage, platform: PlatformName): PlatformError {
+  const can = platformsThatCanRun(pkg.family);
+  return new PlatformError(
+    'PLATFORM_UNSUPPORTED',
+    `${pkg.family} models cannot run on ${platform} (the compatibility table rates ${pkg.family} on ${platform} "None"); platforms that can: ${can.join(', ')}`,
+    { value: platform, valid: can, family: pkg.family },
+  );
+}
+
+function estimateFor(
+  pkg: ModelPackage,
+  cs: readonly BudgetComponent[],
+  s: PlatformConfig,
+  gen: PlatformPlan['generation'],
+  frames?: number,
+): MemoryEstimate {
+  return estimateMemory({
+    config: pkg.config,
+    ...(pkg.preprocessorConfig && { preprocessorConfig: pkg.preprocessorConfig }),
+    components: cs.map((c) => ({
+      name: c.name,
+      spec: componentSpec(pkg.family, c.name),
+      variant: c.variant,
+    })),
+    batchSize: s.batchSize ?? 1,
+    ...(gen?.kvCache && { kvCache: { maxLength: gen.maxLength } }),
+    decoderTokens: gen?.maxLength ?? 0,
+    ...(frames !== undefined && { frames }),
+    parallelEncoders: DUAL_ENCODER_FAMILIES.includes(pkg.family) && !!s.parallelEncoderExecution,
+  });
+}
+
+/** The plan for one named platform. Throws typed errors; never creates sessions. */
+export function planForPlatform(
+  pkg: ModelPackage,
+  caps: HostCapabilities,
+  platform: PlatformName,
+  user: NormalizedConfig,
+  model: ModelLayer = modelLayer(pkg),
+): PlatformPlan {
+  const rating = ratingFor(pkg.family, platform);
+  if (rating === 'none') throw unsupported(pkg, platform);
+  const warnings: string[] = [...model.warnings];
+  warnings.push(...checkSections(user, pkg.family, pkg.layout));
+  warnings.push(...noEffectWarnings(user, platform, pkg.family));
+  const avail = platformAvailability(caps, platform);
+  if (!avail.available) {
+    warnings.push(
+      `${platform} is not usable on this machine (${avail.detail}); sessions will fail to create. To get it: ${PLATFORM_TABLE[platform].howToGet}`,
+    );
+  }
+
+  const layers = layersFor(pkg, platform, model, user);
+  const resolved = resolveLayers(layers);
+  const s: PlatformConfig = Object.fromEntries(
+    Object.entries(resolved.settings).map(([k, v]) => [k, v!.value]),
+  );
+  const settings: Record<string, SettingRecord> = {};
+  for (const [k, v] of Object.entries(resolved.settings)) {
+    settings[k] = { ...v!, applies: keyApplies(k as ConfigKey, platform, pkg.family) };
+  }
+  const ortPackage = ortPackageFor(caps, platform);
+
+  const gen = DECODER_FAMILIES.includes(pkg.family)
+    ? {
+        kvCache: s.kvCacheEnabled !== false,
+        maxLength: s.kvCacheMaxLength ?? num(pkg.config.text_config, 'max_position_embeddings') ?? 2048,
+      }
+    : undefined;
+  if (gen && s.kvCacheEnabled === undefined) {
+    settings.kvCacheEnabled = { value: true, source: 'default', key: 'kvCacheEnabled', applies: true };
+  }
+  if (gen && s.kvCacheMaxLength === undefined) {
+    settings.kvCacheMaxLength = {
+      value: gen.maxLength,
+      source: 'model',
+      key: 'text_config.max_position_embeddings',
+      applies: true,
+    };
+  }
+  const frames = VIDEO_FAMILIES.includes(pkg.family)
+    ? typeof s.temporalResolution === 'number'
+      ? s.temporalResolution
+      : s.temporalResolution
+        ? TEMPORAL_FRAMES[s.temporalResolution]
+        : (num(pkg.config.vision_config, 'num_frames') ?? num(pkg.config, 'num_frames') ?? 8)
+    : undefined;
+
+  // Precision per component.
+  const chosen = pkg.layout.map((name) => {
+    const spec = componentSpec(pkg.family, name);
+    const asked = componentPrecision(resolved, name, spec) ?? {
+      value: PLATFORM_PRECISION_ORDER[platform][0]!,
+      source: 'default',
+      key: 'precision',
+    };
+    const choice = chooseVariant(pkg.components[name]!, asked, platform, caps);
+    warnings.push(...choice.warnings);
+    return {
+      name,
+      spec,
+      asked,
+      how: choice.how as ComponentPlan['precisionChoice']['how'],
+      variant: choice.variant,
+    };
+  });
+
+  // Memory, and the budget.
+  const budget = s.memoryBudget as number | undefined;
+  const start: BudgetComponent[] = chosen.map((c) => ({
+    name: c.name,
+    info: pkg.components[c.name]!,
+    variant: c.variant,
+  }));
+  const estimate = (cs: readonly BudgetComponent[]) => estimateFor(pkg, cs, s, gen, frames);
+  let memory = estimate(start);
+  const finalVariant = new Map<string, ComponentVariant>(start.map((c) => [c.name, c.variant]));
+  let downgraded: ReadonlySet<string> = new Set();
+  if (budget !== undefined) {
+    const fit = fitToBudget(start, budget, estimate, (p) => canRun(p, platform, caps));
+    memory = fit.estimate;
+    for (const c of fit.components) finalVariant.set(c.name, c.variant);
+    downgraded = fit.changed;
+    warnings.push(...fit.steps);
+  } else if (caps.memory.totalBytes > 0 && memory.totalBytes > caps.memory.totalBytes) {
+    warnings.push(
+      `estimated memory ${formatByteSize(memory.totalBytes)} exceeds this machine's ${formatByteSize(caps.memory.totalBytes)}; set memory_budget to pick smaller variants`,
+    );
+  }
+
+  // Sessions and loading.
+  const components: ComponentPlan[] = chosen.map((c) => {
+    const variant = finalVariant.get(c.name)!;
+    const sess = componentSessionPlan({
+      platform,
+      caps,
+      settings: s,
+      component: c.name,
+      spec: c.spec,
+      precision: variant.precision,
+      ortPackage,
+    });
+    warnings.push(...sess.notes);
+    const load = componentLoadStrategy(resolved, c.name, c.spec);
+    return {
+      name: c.name,
+      role: c.spec.role,
+      file: variant.file,
+      externalData: variant.externalData.map((x) => x.file),
+      precision: variant.precision,
+      precisionChoice: {
+        asked: c.asked.value,
+        source: c.asked.source,
+        key: c.asked.key,
+        how: downgraded.has(c.name) ? 'budget' : c.how,
+      },
+      bytes: variant.totalBytes,
+      providers: sess.providers,
+      session: sess.session,
+      loadStrategy: load?.value ?? 'eager',
+      loadSource: load ? `${load.source} (${load.key})` : 'default',
+      warmup: platform === 'webgpu' && !!s.shaderPrecompile,
+      memory: memory.components[c.name]!,
+    };
+  });
+  const eager = components.filter((c) => c.loadStrategy === 'eager');
+  const order = s.progressiveLoading
+    ? [...eager].sort((a, b) => ROLE_LOAD_ORDER.indexOf(a.role) - ROLE_LOAD_ORDER.indexOf(b.role))
+    : eager;
+  const threads = components[0]?.session.intraOpNumThreads;
+  if (threads !== undefined) {
+    settings.intraOpNumThreads = {
+      value: threads,
+      source: s.numThreads !== undefined ? settings.numThreads!.source : 'detected',
+      key: s.numThreads !== undefined ? settings.numThreads!.key : 'capabilities.cpu.logicalCores',
+      applies: true,
+    };
+  }
+
+  return {
+    platform,
+    rating,
+    ortPackage,
+    model: { location: pkg.location, modelType: pkg.modelType, family: pkg.family, layout: pkg.layout },
+    components,
+    settings,
+    family: {
+      batchSize: s.batchSize ?? 1,
+      parallelEncoderExecution: DUAL_ENCODER_FAMILIES.includes(pkg.family) && !!s.parallelEncoderExecution,
+    },
+    ...(gen && { generation: gen }),
+    ...(frames !== undefined && { video: { frames } }),
+    loading: {
+      parallel: !!s.parallelLoading,
+      progressive: !!s.progressiveLoading,
+      order: order.map((c) => c.name),
+      lazy: components.filter((c) => c.loadStrategy === 'lazy').map((c) => c.name),
+      warmup: components.some((c) => c.warmup),
+    },
+    ortEnv: ortEnvFor(platform, s, caps, warnings),
+    graphCache: !!s.graphCache && ortPackage === 'onnxruntime-node',
+    memory: { ...memory, ...(budget !== undefined && { budgetBytes: budget }) },
+    presets: presetsFor(platform, pkg.family).map((p) => p.id),
+    warnings: [...new Set(warnings)],
+  };
+}
+
+/** Errors that make one candidate platform unusable but say nothing about the others. */
+function platformSpecific(e: unknown): e is MmrtError {
+  return e instanceof MmrtError && !(e instanceof ConfigError);
+}
+
+/**
+ * Plan a model. A named platform gives its plan (or a typed error); 'auto' plans every
+ * platform that is available and rated for the model, best first, and returns the first that
+ * plans, with the others in `candidates` for fallback.
+ */
+export function planModel(req: PlanRequest): ModelPlan {
+  const { pkg, capabilities: caps } = req;
+  const requested = req.platform ?? 'auto';
+  const user = normalizeConfig(req.config);
+  const model = modelLayer(pkg);
+  if (requested !== 'auto') {
+    const plan = planForPlatform(pkg, caps, requested, user, model);
+    const a = platformAvailability(caps, requested);
+    return {
+      ...plan,
+      requested,
+      candidates: [
+        {
+          platform: requested,
+          rating: plan.rating,
+          available: a.available,
+          detail: a.detail,
+          score: 0,
+          plan,
+        },
+      ],
+    };
+  }
+  const ranked = rankPlatforms(pkg.family, caps, {
+    ...(model.device && { device: model.device }),
+    ...(req.candidates && { order: req.candidates }),
+  });
+  const considered = req.candidates ? ranked : ranked.filter((r) => r.available);
+  const candidates: PlanCandidate[] = [];
+  let firstError: MmrtError | undefined;
+  for (const r of considered) {
+    try {
+      candidates.push({ ...r, plan: planForPlatform(pkg, caps, r.platform, user, model) });
+    } catch (e) {
+      if (!platformSpecific(e)) throw e;
+      firstError ??= e;
+      candidates.push({ ...r, skipped: `${e.message} [${e.code}]` });
+    }
+  }
+  const best = candidates.find((c) => c.plan);
+  if (!best) {
+    if (firstError) throw firstError;
+    const why = ranked.map((r) => `${r.platform} (${r.rating}): ${r.detail}`).join('; ');
+    throw new PlatformError(
+      'PLATFORM_UNSUPPORTED',
+      `no platform available on this machine can run ${pkg.family} models: ${why || 'none is rated for it'}`,
+      { value: 'auto', valid: platformsThatCanRun(pkg.family) },
+    );
+  }
+  return { ...best.plan!, requested, candidates };
+}
