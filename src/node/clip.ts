@@ -10,7 +10,9 @@ import type { ModelPackage } from '../package/describe.js';
 import type { Session } from '../runtime/session.js';
 import { TextTokenizer } from '../text/tokenizer.js';
 import { decodeImage } from './image/decode.js';
+import { memoizedSource, type SessionSource } from '../runtime/session-source.js';
 import { ort } from './ort.js';
+import { type CreatePlatformOptions, createPlatform } from './platform.js';
 
 export interface ClipSessionSource {
   readonly package: ModelPackage;
@@ -25,7 +27,26 @@ export interface NodeClipOptions extends ClipOptions {
   maxPixels?: number;
 }
 
-export function clipFromSource(source: ClipSessionSource, options: NodeClipOptions = {}): ClipModel {
+export interface LoadClipOptions extends NodeClipOptions, Omit<CreatePlatformOptions, 'modelType'> {}
+
+/**
+ * The one-call way in: plan the model for a platform (or 'auto'), then build CLIP on it.
+ * The plan's batch size and parallel-encoder setting apply unless the options say otherwise.
+ * `clip.dispose()` releases its sessions.
+ */
+export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
+  const platform = await createPlatform({ ...options, modelType: 'multimodal' });
+  const source = memoizedSource(platform.package, (c) => platform.createSession(c));
+  for (const w of platform.warnings) options.onWarning?.(w);
+  return clipFromSource(source, {
+    batchSize: platform.plan.family.batchSize,
+    parallelEncoders: platform.plan.family.parallelEncoderExecution,
+    ...options,
+    ownsSource: true,
+  });
+}
+
+export function clipFromSource(source: ClipSessionSource | SessionSource, options: NodeClipOptions & { ownsSource?: boolean } = {}): ClipModel {
   const pkg = source.package;
   if (pkg.family !== 'clip' && pkg.family !== 'siglip') {
     throw new InputError('INPUT_INVALID', `${pkg.location} is a ${pkg.family} model, not CLIP or SigLIP`, {
@@ -65,8 +86,16 @@ export function clipFromSource(source: ClipSessionSource, options: NodeClipOptio
       pixelShape: [3, size.height, size.width],
     },
     split
-      ? { text: () => source.session('text_model'), vision: () => source.session('vision_model'), ...(pkg.components.model ? { combined: () => source.session('model') } : {}) }
-      : { combined: () => source.session('model') },
+      ? {
+          text: () => source.session('text_model'),
+          vision: () => source.session('vision_model'),
+          ...(pkg.components.model ? { combined: () => source.session('model') } : {}),
+          ...(options.ownsSource && 'dispose' in source ? { dispose: () => source.dispose() } : {}),
+        }
+      : {
+          combined: () => source.session('model'),
+          ...(options.ownsSource && 'dispose' in source ? { dispose: () => source.dispose() } : {}),
+        },
     pkg.config,
     options,
   );

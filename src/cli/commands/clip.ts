@@ -7,15 +7,16 @@ import type { Command } from 'commander';
 import { InputError, isMmrtError } from '../../errors.js';
 import { ImageIndex } from '../../families/clip/image-index.js';
 import type { ClipModel } from '../../families/clip/model.js';
-import { clipFromSource } from '../../node/clip.js';
-import { openSessionSource } from '../../node/session-source.js';
+import { loadClip } from '../../node/clip.js';
 import { isPrecision, PRECISIONS } from '../../package/precision.js';
 import { encodeNpy } from '../npy.js';
 import { DEFAULT_CLIP_MODEL } from '../paths.js';
+import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
 import { progressBar } from '../progress.js';
 
-interface ClipCliOptions {
+interface ClipCliOptions extends PlatformCliOptions {
   model: string;
+  quiet?: boolean;
   precision?: string;
   batchSize?: string;
   json?: boolean;
@@ -34,22 +35,32 @@ export async function openClip(opts: ClipCliOptions): Promise<{ clip: ClipModel;
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
     throw new InputError('INPUT_INVALID', `--batch-size must be a positive integer, got "${opts.batchSize}"`, { value: opts.batchSize });
   }
-  const source = await openSessionSource(opts.model, opts.precision ? { precision: opts.precision as never } : {});
-  const warnings: string[] = [];
-  const clip = clipFromSource(source, {
+  const { platform, config, candidates } = readPlatformOptions(opts);
+  // --precision and --batch-size are shorthands for the same config keys.
+  const merged = {
+    ...config,
+    ...(opts.precision ? { precision: opts.precision } : {}),
     ...(batchSize ? { batchSize } : {}),
+  };
+  const warnings: string[] = [];
+  const clip = await loadClip({
+    model: opts.model,
+    platform,
+    config: merged,
+    ...(candidates ? { candidates } : {}),
     resampleMode: opts.resample === 'fast' ? 'fast' : 'exact',
     onWarning: (m) => {
       warnings.push(m);
-      process.stderr.write(`mmrt: warning: ${m}\n`);
+      if (!opts.quiet) process.stderr.write(`mmrt: warning: ${m}\n`);
     },
   });
-  return { clip, warnings, dispose: () => source.dispose() };
+  return { clip, warnings, dispose: () => clip.dispose() };
 }
 
 function addCommon(cmd: Command): Command {
-  return cmd
+  return addPlatformOptions(cmd)
     .option('-m, --model <path|org/name>', 'model folder or hub id', DEFAULT_CLIP_MODEL)
+    .option('--quiet', 'no warnings on stderr')
     .option('--precision <p>', `component precision (${PRECISIONS.join(', ')})`)
     .option('--batch-size <n>', 'images per inference call')
     .option('--resample <mode>', "'exact' (Pillow-identical, default) or 'fast'", 'exact')

@@ -38,6 +38,8 @@ export interface ClipSessions {
   readonly vision?: () => Promise<Session>;
   /** Combined layout: `model` (input_ids + pixel_values -> embeds + logits). */
   readonly combined?: () => Promise<Session>;
+  /** Release the sessions (when this model owns them). */
+  readonly dispose?: () => Promise<void>;
 }
 
 export interface ClipOptions {
@@ -112,6 +114,11 @@ export class ClipModel {
       throw new InputError('INPUT_INVALID', `batchSize must be a positive integer`, { value: this.opts.batchSize });
     }
     this.textCache = this.opts.textCacheBytes > 0 ? new ByteLru<Float32Array>(this.opts.textCacheBytes, typedArrayBytes) : undefined;
+  }
+
+  /** Release the sessions this model owns; a source shared with others is left alone. */
+  async dispose(): Promise<void> {
+    await this.sessions.dispose?.();
   }
 
   textCacheStats(): CacheStats | undefined {
