@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   const record = (name: string, runs: number[]) => {
     const m = median(runs);
     rows[name] = { medianMs: m, runsMs: runs, imagesPerSec: (nImages / m) * 1000 };
-    process.stdout.write(`${name.padEnd(44)} ${m.toFixed(0).padStart(7)} ms  ${((nImages / m) * 1000).toFixed(2).padStart(7)} img/s\n`);
+    process.stdout.write(
+      `${name.padEnd(44)} ${m.toFixed(0).padStart(7)} ms  ${((nImages / m) * 1000).toFixed(2).padStart(7)} img/s\n`,
+    );
   };
 
   // ---- mmrt

@@ -1,7 +1,17 @@
 // Bundles mmrt: the host-free core for browsers, and the Node entry points (library + CLI).
 import { build } from 'esbuild';
 
-const external = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common', 'sharp', '@huggingface/*', 'commander', 'cli-progress', 'hono', '@hono/*'];
+const external = [
+  'onnxruntime-node',
+  'onnxruntime-web',
+  'onnxruntime-common',
+  'sharp',
+  '@huggingface/*',
+  'commander',
+  'cli-progress',
+  'hono',
+  '@hono/*',
+];
 
 await Promise.all([
   build({

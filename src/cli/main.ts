@@ -1,6 +1,8 @@
 /** The `mmrt` command line. Each command lives in `commands/`; errors print as typed messages. */
 import { Command } from 'commander';
 import { isMmrtError } from '../errors.js';
+import { registerAsk } from './commands/ask.js';
+import { registerChat } from './commands/chat.js';
 import { registerClip } from './commands/clip.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -13,6 +15,8 @@ registerDoctor(program);
 registerExplain(program);
 registerDemo(program);
 registerClip(program);
+registerAsk(program);
+registerChat(program);
 
 try {
   await program.parseAsync(process.argv);

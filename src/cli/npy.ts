@@ -11,6 +11,6 @@ export function encodeNpy(rows: readonly Float32Array[]): Uint8Array {
   new DataView(out.buffer).setUint16(8, header.length, true);
   out.set(new TextEncoder().encode(header), 10);
   const body = new Float32Array(out.buffer, total, n * d);
-  rows.forEach((r, i) => body.set(r, i * d));
+  for (const [i, r] of rows.entries()) body.set(r, i * d);
   return out;
 }

@@ -46,7 +46,10 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
   });
 }
 
-export function clipFromSource(source: ClipSessionSource | SessionSource, options: NodeClipOptions & { ownsSource?: boolean } = {}): ClipModel {
+export function clipFromSource(
+  source: ClipSessionSource | SessionSource,
+  options: NodeClipOptions & { ownsSource?: boolean } = {},
+): ClipModel {
   const pkg = source.package;
   if (pkg.family !== 'clip' && pkg.family !== 'siglip') {
     throw new InputError('INPUT_INVALID', `${pkg.location} is a ${pkg.family} model, not CLIP or SigLIP`, {
@@ -66,7 +69,10 @@ export function clipFromSource(source: ClipSessionSource | SessionSource, option
   });
   const size = processor.fixedOutputSize;
   if (!size) {
-    throw new InputError('INPUT_INVALID', `${pkg.location}: CLIP needs a fixed input size (crop_size or size {height,width})`);
+    throw new InputError(
+      'INPUT_INVALID',
+      `${pkg.location}: CLIP needs a fixed input size (crop_size or size {height,width})`,
+    );
   }
   const hint = processor.decodeHint();
   const split = pkg.layout.includes('text_model');

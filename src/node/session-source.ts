@@ -19,14 +19,18 @@ export interface SimpleSourceOptions extends OpenModelFilesOptions {
   intraOpNumThreads?: number;
 }
 
-export async function openSessionSource(model: string, opts: SimpleSourceOptions = {}): Promise<SessionSource> {
+export async function openSessionSource(
+  model: string,
+  opts: SimpleSourceOptions = {},
+): Promise<SessionSource> {
   const files = await openModelFiles(model, opts);
   const pkg = await describePackage(files);
   const threads = opts.intraOpNumThreads ?? os.availableParallelism();
   return memoizedSource(pkg, async (component, signal) => {
     const variant = componentVariant(pkg, component, opts.precision ?? 'fp32');
     // A path lets ORT find external-data files beside the graph; bytes are the fallback.
-    const model = (await files.localPath?.(variant.file, signal)) ?? (await files.readBytes(variant.file, signal));
+    const model =
+      (await files.localPath?.(variant.file, signal)) ?? (await files.readBytes(variant.file, signal));
     return createSession(ort, {
       name: component,
       model,

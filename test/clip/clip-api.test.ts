@@ -30,7 +30,9 @@ describe('tiny CLIP semantics', () => {
     const images = heldOutSet(4242, 2); // 48 images, sizes and backgrounds the training never saw together
     const encoded = await Promise.all(images.map((im, i) => encode(im, i % 3 === 0 ? 'jpeg' : 'png')));
     const results = await clip.zeroShot(encoded, LABELS);
-    const correct = results.filter((r, i) => r[0]!.label === `${images[i]!.color} ${images[i]!.shape}`).length;
+    const correct = results.filter(
+      (r, i) => r[0]!.label === `${images[i]!.color} ${images[i]!.shape}`,
+    ).length;
     expect(correct / images.length).toBeGreaterThanOrEqual(0.95);
   });
 
@@ -51,7 +53,11 @@ describe('tiny CLIP semantics', () => {
 
 describe('optimizations are switchable and do not change results', () => {
   it('gives the same embeddings for any batch size, with or without decode overlap', async () => {
-    const imgs = await Promise.all(heldOutSet(99, 1).slice(0, 7).map((im) => encode(im)));
+    const imgs = await Promise.all(
+      heldOutSet(99, 1)
+        .slice(0, 7)
+        .map((im) => encode(im)),
+    );
     const a = await clip.embedImages(imgs);
     const one = clipFromSource(source, { batchSize: 1, overlapDecode: false });
     const b = await one.embedImages(imgs);
@@ -65,9 +71,17 @@ describe('optimizations are switchable and do not change results', () => {
 
   it('encodes each label once across a stream of zero-shot calls when the text cache is on', async () => {
     const cached = clipFromSource(source, {});
-    const imgs = await Promise.all(heldOutSet(5, 1).slice(0, 3).map((im) => encode(im)));
+    const imgs = await Promise.all(
+      heldOutSet(5, 1)
+        .slice(0, 3)
+        .map((im) => encode(im)),
+    );
     for (const img of imgs) await cached.zeroShot([img], LABELS);
-    expect(cached.textCacheStats()).toMatchObject({ misses: LABELS.length, hits: 2 * LABELS.length, entries: LABELS.length });
+    expect(cached.textCacheStats()).toMatchObject({
+      misses: LABELS.length,
+      hits: 2 * LABELS.length,
+      entries: LABELS.length,
+    });
     const uncached = clipFromSource(source, { textCacheBytes: 0 });
     expect(uncached.textCacheStats()).toBeUndefined();
     const [x] = await uncached.zeroShot([imgs[0]!], LABELS);
@@ -94,7 +108,9 @@ describe('bad input', () => {
 
   it('names the one bad image in a batch', async () => {
     const good = await encode(heldOutSet(2, 1)[0]!);
-    const err = await clip.embedImages([good, good, new Uint8Array([1, 2, 3, 4]), good]).catch((e: unknown) => e);
+    const err = await clip
+      .embedImages([good, good, new Uint8Array([1, 2, 3, 4]), good])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect(err).toMatchObject({ code: 'IMAGE_DECODE_FAILED', details: { index: 2 } });
     expect((err as Error).message).toMatch(/image 2 \(<4 bytes>\)/);
@@ -102,8 +118,12 @@ describe('bad input', () => {
 
   it('gives typed errors for zero-byte, truncated and oversized images and a missing file', async () => {
     const good = await encode(heldOutSet(3, 1)[0]!);
-    await expect(clip.embedImages([new Uint8Array(0)])).rejects.toMatchObject({ code: 'IMAGE_DECODE_FAILED' });
-    await expect(clip.embedImages([good.subarray(0, good.length / 3)])).rejects.toMatchObject({ code: 'IMAGE_DECODE_FAILED' });
+    await expect(clip.embedImages([new Uint8Array(0)])).rejects.toMatchObject({
+      code: 'IMAGE_DECODE_FAILED',
+    });
+    await expect(clip.embedImages([good.subarray(0, good.length / 3)])).rejects.toMatchObject({
+      code: 'IMAGE_DECODE_FAILED',
+    });
     const small = clipFromSource(source, { maxPixels: 100 });
     await expect(small.embedImages([good])).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
     await expect(clip.embedImages(['/no/such/image.png'])).rejects.toBeInstanceOf(InputError);

@@ -137,7 +137,11 @@ function gaussian(rand: () => number): number {
 
 export async function encode(img: RenderedShape, format: 'png' | 'jpeg' | 'webp' = 'png'): Promise<Buffer> {
   const s = sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } });
-  return format === 'png' ? s.png().toBuffer() : format === 'jpeg' ? s.jpeg({ quality: 90 }).toBuffer() : s.webp({ quality: 90 }).toBuffer();
+  return format === 'png'
+    ? s.png().toBuffer()
+    : format === 'jpeg'
+      ? s.jpeg({ quality: 90 }).toBuffer()
+      : s.webp({ quality: 90 }).toBuffer();
 }
 
 /** A held-out set: every class, varied sizes (incl. non-square) and backgrounds, a fixed seed. */

@@ -45,14 +45,20 @@ async function describeDir() {
 
 describe('precision suffixes', () => {
   it('splits component and precision, longest suffix first', () => {
-    expect(parseComponentFileStem('vision_model_q4f16')).toEqual({ component: 'vision_model', precision: 'q4f16' });
+    expect(parseComponentFileStem('vision_model_q4f16')).toEqual({
+      component: 'vision_model',
+      precision: 'q4f16',
+    });
     expect(parseComponentFileStem('vision_model_q4')).toEqual({ component: 'vision_model', precision: 'q4' });
     expect(parseComponentFileStem('decoder_model_merged_quantized')).toEqual({
       component: 'decoder_model_merged',
       precision: 'q8',
     });
     expect(parseComponentFileStem('model')).toEqual({ component: 'model', precision: 'fp32' });
-    expect(parseComponentFileStem('text_model_uint8')).toEqual({ component: 'text_model', precision: 'uint8' });
+    expect(parseComponentFileStem('text_model_uint8')).toEqual({
+      component: 'text_model',
+      precision: 'uint8',
+    });
   });
 });
 
@@ -64,7 +70,10 @@ describe('describePackage', () => {
     expect(pkg.layout).toEqual(['text_model', 'vision_model']);
     expect(Object.keys(pkg.components).sort()).toEqual(['text_model', 'vision_model']);
     expect(Object.keys(pkg.components.vision_model!.variants).sort()).toEqual(['fp32', 'q4f16', 'q8']);
-    expect(pkg.components.text_model!.variants.fp16).toMatchObject({ file: 'onnx/text_model_fp16.onnx', bytes: 50 });
+    expect(pkg.components.text_model!.variants.fp16).toMatchObject({
+      file: 'onnx/text_model_fp16.onnx',
+      bytes: 50,
+    });
     expect(pkg.tokenizer?.tokenizerConfig).toEqual({ model_max_length: 16 });
     expect(pkg.preprocessorConfig).toMatchObject({ image_processor_type: 'CLIPImageProcessor' });
   });
@@ -76,7 +85,10 @@ describe('describePackage', () => {
       'onnx/vision_model.onnx_data_1': new Uint8Array(500),
     });
     const v = (await describeDir()).components.vision_model!.variants.fp32!;
-    expect(v.externalData.map((e) => e.file)).toEqual(['onnx/vision_model.onnx_data', 'onnx/vision_model.onnx_data_1']);
+    expect(v.externalData.map((e) => e.file)).toEqual([
+      'onnx/vision_model.onnx_data',
+      'onnx/vision_model.onnx_data_1',
+    ]);
     expect(v.totalBytes).toBe(200 + 1000 + 500);
   });
 
@@ -92,7 +104,10 @@ describe('describePackage', () => {
   it('reads transformers.js_config from config.json', async () => {
     await write({
       ...clipFolder(),
-      'config.json': JSON.stringify({ model_type: 'clip', 'transformers.js_config': { dtype: { vision_model: 'q4f16' } } }),
+      'config.json': JSON.stringify({
+        model_type: 'clip',
+        'transformers.js_config': { dtype: { vision_model: 'q4f16' } },
+      }),
     });
     expect((await describeDir()).transformersJsConfig).toEqual({ dtype: { vision_model: 'q4f16' } });
   });
@@ -101,7 +116,10 @@ describe('describePackage', () => {
     const files = clipFolder();
     delete files['config.json'];
     await write(files);
-    await expect(describeDir()).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING', details: { value: 'config.json' } });
+    await expect(describeDir()).rejects.toMatchObject({
+      code: 'MODEL_FILE_MISSING',
+      details: { value: 'config.json' },
+    });
   });
 
   it('names invalid JSON', async () => {
@@ -127,14 +145,19 @@ describe('describePackage', () => {
     await write(files);
     const err = await describeDir().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'MODEL_COMPONENT_MISSING' });
-    expect((err as Error).message).toMatch(/onnx\/text_model\.onnx \+ onnx\/vision_model\.onnx or onnx\/model\.onnx/);
+    expect((err as Error).message).toMatch(
+      /onnx\/text_model\.onnx \+ onnx\/vision_model\.onnx or onnx\/model\.onnx/,
+    );
   });
 
   it('requires a tokenizer for families that read text', async () => {
     const files = clipFolder();
     delete files['tokenizer.json'];
     await write(files);
-    await expect(describeDir()).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING', details: { value: 'tokenizer.json' } });
+    await expect(describeDir()).rejects.toMatchObject({
+      code: 'MODEL_FILE_MISSING',
+      details: { value: 'tokenizer.json' },
+    });
   });
 
   it('gives MODEL_NOT_FOUND for a folder that does not exist', async () => {
@@ -152,8 +175,12 @@ describe('describePackage', () => {
     });
     const pkg = await describeDir();
     expect(pkg.family).toBe('llava');
-    expect(componentVariant(pkg, 'decoder_model_merged', 'q4').file).toBe('onnx/decoder_model_merged_q4.onnx');
-    expect(() => componentVariant(pkg, 'decoder_model_merged', 'fp16')).toThrow(/no fp16 variant .* it has: q4/);
+    expect(componentVariant(pkg, 'decoder_model_merged', 'q4').file).toBe(
+      'onnx/decoder_model_merged_q4.onnx',
+    );
+    expect(() => componentVariant(pkg, 'decoder_model_merged', 'fp16')).toThrow(
+      /no fp16 variant .* it has: q4/,
+    );
     expect(() => componentVariant(pkg, 'qformer', 'fp32')).toThrow(ModelPackageError);
   });
 });

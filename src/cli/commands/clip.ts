@@ -24,16 +24,31 @@ interface ClipCliOptions extends PlatformCliOptions {
 }
 
 function collectLabels(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
-export async function openClip(opts: ClipCliOptions): Promise<{ clip: ClipModel; warnings: string[]; dispose: () => Promise<void> }> {
+export async function openClip(
+  opts: ClipCliOptions,
+): Promise<{ clip: ClipModel; warnings: string[]; dispose: () => Promise<void> }> {
   if (opts.precision !== undefined && !isPrecision(opts.precision)) {
-    throw new InputError('INPUT_INVALID', `unknown precision "${opts.precision}"`, { value: opts.precision, valid: PRECISIONS });
+    throw new InputError('INPUT_INVALID', `unknown precision "${opts.precision}"`, {
+      value: opts.precision,
+      valid: PRECISIONS,
+    });
   }
   const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new InputError('INPUT_INVALID', `--batch-size must be a positive integer, got "${opts.batchSize}"`, { value: opts.batchSize });
+    throw new InputError(
+      'INPUT_INVALID',
+      `--batch-size must be a positive integer, got "${opts.batchSize}"`,
+      { value: opts.batchSize },
+    );
   }
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --batch-size are shorthands for the same config keys.
@@ -80,51 +95,64 @@ export function registerClip(program: Command): void {
       .requiredOption('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
       .option('-t, --template <text>', 'prompt template, {} is the label', 'a photo of a {}')
       .option('-k, --top <n>', 'labels to show per image', '3'),
-  ).action(async (images: string[], opts: ClipCliOptions & { labels: string[]; template: string; top: string }) => {
-    const { clip, dispose } = await openClip(opts);
-    try {
-      const bar = progressBar('classify');
-      const t0 = performance.now();
-      // Classify per batch so a bad image costs only its own line, not the whole run.
-      const bs = Number(opts.batchSize ?? 8);
-      let failed = 0;
-      for (let i = 0; i < images.length; i += bs) {
-        const chunk = images.slice(i, i + bs);
-        try {
-          const results = await clip.zeroShot(chunk, opts.labels, { template: opts.template });
-          results.forEach((labels, j) => {
-            const top = labels.slice(0, Number(opts.top) || labels.length);
-            if (opts.json) out(JSON.stringify({ input: chunk[j], labels: labels }));
-            else out(`${chunk[j]}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`);
-          });
-        } catch (e) {
-          if (!isMmrtError(e) || e.details.failures === undefined) throw e;
-          // One bad image in the chunk: report it and classify the rest one by one.
-          for (const input of chunk) {
-            try {
-              const [labels] = await clip.zeroShot([input], opts.labels, { template: opts.template });
-              if (opts.json) out(JSON.stringify({ input, labels }));
-              else out(`${input}: ${labels!.slice(0, Number(opts.top) || labels!.length).map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`);
-            } catch (err) {
-              failed++;
-              const msg = isMmrtError(err) ? { code: err.code, message: err.message } : { message: String(err) };
-              if (opts.json) out(JSON.stringify({ input, error: msg }));
-              else process.stderr.write(`mmrt: ${input}: ${msg.message}\n`);
+  ).action(
+    async (images: string[], opts: ClipCliOptions & { labels: string[]; template: string; top: string }) => {
+      const { clip, dispose } = await openClip(opts);
+      try {
+        const bar = progressBar('classify');
+        const t0 = performance.now();
+        // Classify per batch so a bad image costs only its own line, not the whole run.
+        const bs = Number(opts.batchSize ?? 8);
+        let failed = 0;
+        for (let i = 0; i < images.length; i += bs) {
+          const chunk = images.slice(i, i + bs);
+          try {
+            const results = await clip.zeroShot(chunk, opts.labels, { template: opts.template });
+            results.forEach((labels, j) => {
+              const top = labels.slice(0, Number(opts.top) || labels.length);
+              if (opts.json) out(JSON.stringify({ input: chunk[j], labels: labels }));
+              else
+                out(`${chunk[j]}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`);
+            });
+          } catch (e) {
+            if (!isMmrtError(e) || e.details.failures === undefined) throw e;
+            // One bad image in the chunk: report it and classify the rest one by one.
+            for (const input of chunk) {
+              try {
+                const [labels] = await clip.zeroShot([input], opts.labels, { template: opts.template });
+                if (opts.json) out(JSON.stringify({ input, labels }));
+                else
+                  out(
+                    `${input}: ${labels!
+                      .slice(0, Number(opts.top) || labels!.length)
+                      .map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`)
+                      .join(', ')}`,
+                  );
+              } catch (err) {
+                failed++;
+                const msg = isMmrtError(err)
+                  ? { code: err.code, message: err.message }
+                  : { message: String(err) };
+                if (opts.json) out(JSON.stringify({ input, error: msg }));
+                else process.stderr.write(`mmrt: ${input}: ${msg.message}\n`);
+              }
             }
           }
+          bar.update(Math.min(i + bs, images.length), images.length);
         }
-        bar.update(Math.min(i + bs, images.length), images.length);
+        bar.stop();
+        if (!opts.json) {
+          const ms = performance.now() - t0;
+          process.stderr.write(
+            `${images.length - failed} image(s) x ${opts.labels.length} labels in ${ms.toFixed(0)} ms\n`,
+          );
+        }
+        if (failed > 0) process.exitCode = 1;
+      } finally {
+        await dispose();
       }
-      bar.stop();
-      if (!opts.json) {
-        const ms = performance.now() - t0;
-        process.stderr.write(`${images.length - failed} image(s) x ${opts.labels.length} labels in ${ms.toFixed(0)} ms\n`);
-      }
-      if (failed > 0) process.exitCode = 1;
-    } finally {
-      await dispose();
-    }
-  });
+    },
+  );
 
   addCommon(
     program
@@ -134,27 +162,34 @@ export function registerClip(program: Command): void {
       .option('--text', 'the inputs are texts')
       .option('-o, --out <file>', 'write a .npy (float32 [n, d]) or .json file instead of printing')
       .option('--raw', 'do not L2-normalize'),
-  ).action(async (inputs: string[], opts: ClipCliOptions & { text?: boolean; out?: string; raw?: boolean }) => {
-    const { clip, dispose } = await openClip(opts);
-    try {
-      const bar = progressBar('embed');
-      const onProgress = (d: number, t: number) => bar.update(d, t);
-      const normalize = !opts.raw;
-      const vectors = opts.text
-        ? await clip.embedTexts(inputs, { normalize, onProgress })
-        : await clip.embedImages(inputs, { normalize, onProgress });
-      bar.stop();
-      if (opts.out) {
-        if (opts.out.endsWith('.npy')) await writeFile(opts.out, encodeNpy(vectors));
-        else await writeFile(opts.out, JSON.stringify(inputs.map((input, i) => ({ input, embedding: Array.from(vectors[i]!) }))));
-        process.stderr.write(`wrote ${vectors.length} x ${vectors[0]!.length} to ${opts.out}\n`);
-      } else {
-        inputs.forEach((input, i) => out(JSON.stringify({ input, embedding: Array.from(vectors[i]!) })));
+  ).action(
+    async (inputs: string[], opts: ClipCliOptions & { text?: boolean; out?: string; raw?: boolean }) => {
+      const { clip, dispose } = await openClip(opts);
+      try {
+        const bar = progressBar('embed');
+        const onProgress = (d: number, t: number) => bar.update(d, t);
+        const normalize = !opts.raw;
+        const vectors = opts.text
+          ? await clip.embedTexts(inputs, { normalize, onProgress })
+          : await clip.embedImages(inputs, { normalize, onProgress });
+        bar.stop();
+        if (opts.out) {
+          if (opts.out.endsWith('.npy')) await writeFile(opts.out, encodeNpy(vectors));
+          else
+            await writeFile(
+              opts.out,
+              JSON.stringify(inputs.map((input, i) => ({ input, embedding: Array.from(vectors[i]!) }))),
+            );
+          process.stderr.write(`wrote ${vectors.length} x ${vectors[0]!.length} to ${opts.out}\n`);
+        } else {
+          for (const [i, input] of inputs.entries())
+            out(JSON.stringify({ input, embedding: Array.from(vectors[i]!) }));
+        }
+      } finally {
+        await dispose();
       }
-    } finally {
-      await dispose();
-    }
-  });
+    },
+  );
 
   addCommon(
     program
@@ -172,7 +207,7 @@ export function registerClip(program: Command): void {
       const index = opts.append
         ? ImageIndex.deserialize(new Uint8Array(await readFile(opts.out)))
         : new ImageIndex(vectors[0]!.length, opts.model);
-      images.forEach((img, i) => index.add(img, vectors[i]!));
+      for (const [i, img] of images.entries()) index.add(img, vectors[i]!);
       await writeFile(opts.out, index.serialize());
       process.stderr.write(`index ${opts.out}: ${index.size} images, ${index.dim}-d\n`);
     } finally {
@@ -189,13 +224,15 @@ export function registerClip(program: Command): void {
       .option('--image <file>', 'image query instead of text')
       .option('-k, --top <n>', 'results', '5'),
   ).action(async (opts: ClipCliOptions & { index: string; query?: string; image?: string; top: string }) => {
-    if (!opts.query && !opts.image) throw new InputError('INPUT_INVALID', 'search needs --query <text> or --image <file>');
+    if (!opts.query && !opts.image)
+      throw new InputError('INPUT_INVALID', 'search needs --query <text> or --image <file>');
     const index = ImageIndex.deserialize(new Uint8Array(await readFile(opts.index)));
     const { clip, dispose } = await openClip(opts);
     try {
       const [q] = opts.query ? await clip.embedTexts([opts.query]) : await clip.embedImages([opts.image!]);
       const hits = index.search(q!, Number(opts.top) || 5);
-      for (const h of hits) out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
+      for (const h of hits)
+        out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
     } finally {
       await dispose();
     }

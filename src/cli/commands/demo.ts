@@ -31,7 +31,11 @@ export function registerDemo(program: Command): void {
       const samples = JSON.parse(await readFile(join(samplesDir, 'labels.json'), 'utf8')) as SampleLabels;
       const labels = COLORS.flatMap((c) => SHAPES.map((s) => `${c} ${s}`));
       const t0 = performance.now();
-      const clip = await loadClip({ model: opts.model, platform: 'auto', onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
+      const clip = await loadClip({
+        model: opts.model,
+        platform: 'auto',
+        onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+      });
       const files = samples.images.map((s) => join(samplesDir, s.file));
       // Create both sessions first, so load time is reported apart from classification.
       await Promise.all([clip.embedTexts(['warm-up']), clip.embedImages([files[0]!])]);
@@ -55,7 +59,7 @@ export function registerDemo(program: Command): void {
       const stats = clip.textCacheStats();
       process.stdout.write(
         `\n${correct}/${samples.images.length} correct. load ${loadMs.toFixed(0)} ms, classify ${runMs.toFixed(0)} ms ` +
-          `(${((runMs / samples.images.length) || 0).toFixed(1)} ms/image; decode ${clip.timings.decodeMs.toFixed(0)} ms, ` +
+          `(${(runMs / samples.images.length || 0).toFixed(1)} ms/image; decode ${clip.timings.decodeMs.toFixed(0)} ms, ` +
           `vision ${clip.timings.visionMs.toFixed(0)} ms, text ${clip.timings.textMs.toFixed(0)} ms; ` +
           `label cache ${stats?.entries ?? 0} entries)\n`,
       );

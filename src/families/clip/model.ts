@@ -21,7 +21,12 @@ export type ImageInput =
   | URL
   | Uint8Array
   | ArrayBuffer
-  | { readonly data: Uint8Array | Uint8ClampedArray; readonly width: number; readonly height: number; readonly channels: 1 | 3 | 4 };
+  | {
+      readonly data: Uint8Array | Uint8ClampedArray;
+      readonly width: number;
+      readonly height: number;
+      readonly channels: 1 | 3 | 4;
+    };
 
 export interface ClipHost {
   readonly ort: OrtModule;
@@ -101,7 +106,10 @@ export class ClipModel {
   ) {
     this.kind = kind;
     if (!sessions.combined && !(sessions.text && sessions.vision)) {
-      throw new MmrtError('MODEL_COMPONENT_MISSING', 'CLIP needs text_model + vision_model or the combined model');
+      throw new MmrtError(
+        'MODEL_COMPONENT_MISSING',
+        'CLIP needs text_model + vision_model or the combined model',
+      );
     }
     this.opts = {
       batchSize: options.batchSize ?? 8,
@@ -111,9 +119,14 @@ export class ClipModel {
       ...options,
     };
     if (!(Number.isInteger(this.opts.batchSize) && this.opts.batchSize >= 1)) {
-      throw new InputError('INPUT_INVALID', `batchSize must be a positive integer`, { value: this.opts.batchSize });
+      throw new InputError('INPUT_INVALID', `batchSize must be a positive integer`, {
+        value: this.opts.batchSize,
+      });
     }
-    this.textCache = this.opts.textCacheBytes > 0 ? new ByteLru<Float32Array>(this.opts.textCacheBytes, typedArrayBytes) : undefined;
+    this.textCache =
+      this.opts.textCacheBytes > 0
+        ? new ByteLru<Float32Array>(this.opts.textCacheBytes, typedArrayBytes)
+        : undefined;
   }
 
   /** Release the sessions this model owns; a source shared with others is left alone. */
@@ -211,7 +224,12 @@ export class ClipModel {
   }
 
   /** Decode and preprocess images [start, end) into one NCHW buffer; name every bad input. */
-  private async decodeChunk(images: readonly ImageInput[], start: number, end: number, signal?: AbortSignal): Promise<Float32Array> {
+  private async decodeChunk(
+    images: readonly ImageInput[],
+    start: number,
+    end: number,
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
     const t0 = performance.now();
     const [c, h, w] = this.host.pixelShape;
     const per = c * h * w;
@@ -236,7 +254,11 @@ export class ClipModel {
         {
           index: first.index,
           value: describeInput(images[first.index]!),
-          failures: failures.map((f) => ({ index: f.index, input: describeInput(images[f.index]!), message: (f.r.reason as Error).message })),
+          failures: failures.map((f) => ({
+            index: f.index,
+            input: describeInput(images[f.index]!),
+            message: (f.r.reason as Error).message,
+          })),
         },
         { cause: reason },
       );
@@ -255,7 +277,9 @@ export class ClipModel {
       embeds = (await s.run(pick(s, feeds)))[outputName(s, 'image_embeds')]!;
     } else {
       const s = await this.sessions.combined!();
-      const ids = this.tokenizer.encodeBatch([''], { padding: this.kind === 'siglip' ? 'max_length' : 'longest' });
+      const ids = this.tokenizer.encodeBatch([''], {
+        padding: this.kind === 'siglip' ? 'max_length' : 'longest',
+      });
       feeds.input_ids = new Tensor('int64', ids.inputIds, [...ids.dims]);
       feeds.attention_mask = new Tensor('int64', ids.attentionMask, [...ids.dims]);
       embeds = (await s.run(pick(s, feeds), ['image_embeds']))['image_embeds']!;
@@ -268,7 +292,9 @@ export class ClipModel {
 
   similarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
     if (a.length !== b.length) {
-      throw new InputError('INPUT_INVALID', `embeddings differ in length (${a.length} vs ${b.length})`, { value: [a.length, b.length] });
+      throw new InputError('INPUT_INVALID', `embeddings differ in length (${a.length} vs ${b.length})`, {
+        value: [a.length, b.length],
+      });
     }
     return dot(l2Normalize(Float32Array.from(a)), l2Normalize(Float32Array.from(b)));
   }
@@ -280,7 +306,8 @@ export class ClipModel {
   }
 
   private async resolveScale(): Promise<{ scale: number; bias: number }> {
-    if (this.opts.logitScale !== undefined) return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
+    if (this.opts.logitScale !== undefined)
+      return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
     if (this.sessions.combined) return this.calibrateScale();
     // Split-only packages do not carry the trained scale; HF's init value is the honest fallback.
     const init = Number(this.config.logit_scale_init_value ?? 2.6592);
@@ -302,7 +329,9 @@ export class ClipModel {
     const [c, h, w] = this.host.pixelShape;
     const pixels = new Float32Array(c * h * w);
     for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.37);
-    const ids = this.tokenizer.encodeBatch(['a photo', 'a red circle'], { padding: this.kind === 'siglip' ? 'max_length' : 'longest' });
+    const ids = this.tokenizer.encodeBatch(['a photo', 'a red circle'], {
+      padding: this.kind === 'siglip' ? 'max_length' : 'longest',
+    });
     const out = await s.run(
       pick(s, {
         pixel_values: new Tensor('float32', pixels, [1, c, h, w]),
@@ -320,25 +349,36 @@ export class ClipModel {
     return { scale, bias: logits[0]! - scale * c0 };
   }
 
-  async zeroShot(images: readonly ImageInput[], labels: readonly string[], options: ZeroShotOptions = {}): Promise<LabelScore[][]> {
+  async zeroShot(
+    images: readonly ImageInput[],
+    labels: readonly string[],
+    options: ZeroShotOptions = {},
+  ): Promise<LabelScore[][]> {
     const cleaned = Array.isArray(labels) ? labels.map((l) => (typeof l === 'string' ? l.trim() : l)) : [];
     if (cleaned.length === 0 || cleaned.some((l) => typeof l !== 'string' || l.length === 0)) {
-      throw new InputError('INPUT_INVALID', 'zero-shot classification needs a non-empty list of non-empty labels', {
-        value: labels,
-        valid: 'e.g. ["a cat", "a dog"]',
-      });
+      throw new InputError(
+        'INPUT_INVALID',
+        'zero-shot classification needs a non-empty list of non-empty labels',
+        {
+          value: labels,
+          valid: 'e.g. ["a cat", "a dog"]',
+        },
+      );
     }
     const template = options.template ?? 'a photo of a {}';
     const prompts = cleaned.map((l) => template.replace(/\{label\}|\{\}/g, l));
     const textJob = () => this.embedTexts(prompts, { signal: options.signal });
-    const imageJob = () => this.embedImages(images, { signal: options.signal, onProgress: options.onProgress });
+    const imageJob = () =>
+      this.embedImages(images, { signal: options.signal, onProgress: options.onProgress });
     const [textEmb, imageEmb, { scale, bias }] = this.opts.parallelEncoders
       ? await Promise.all([textJob(), imageJob(), this.logitScale()])
       : [await textJob(), await imageJob(), await this.logitScale()];
     return imageEmb.map((img) => {
       const logits = textEmb.map((t) => scale * dot(img, t) + bias);
       const probs = this.kind === 'siglip' ? logits.map(sigmoid) : Array.from(softmax(logits));
-      const ranked = cleaned.map((label, i) => ({ label, score: probs[i]! })).sort((a, b) => b.score - a.score);
+      const ranked = cleaned
+        .map((label, i) => ({ label, score: probs[i]! }))
+        .sort((a, b) => b.score - a.score);
       return options.topK ? ranked.slice(0, options.topK) : ranked;
     });
   }
@@ -347,7 +387,12 @@ export class ClipModel {
 function pick(s: Session, feeds: Record<string, Tensor>): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const n of s.inputNames) {
-    if (!feeds[n]) throw new MmrtError('SESSION_RUN_FAILED', `"${s.name}" wants input "${n}", which CLIP does not provide`, { valid: Object.keys(feeds) });
+    if (!feeds[n])
+      throw new MmrtError(
+        'SESSION_RUN_FAILED',
+        `"${s.name}" wants input "${n}", which CLIP does not provide`,
+        { valid: Object.keys(feeds) },
+      );
     out[n] = feeds[n];
   }
   return out;
