@@ -1,0 +1,149 @@
+// Checks the exported ONNX files (onnxruntime-node) against the PyTorch references that
+// tools/shapes/make.py wrote beside them. Usage: node tools/shapes/verify.mjs [modelsDir]
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+
+const root = process.argv[2] ?? 'models';
+const TOL = 1e-4;
+let failures = 0;
+
+function tensorFromRef(r) {
+  const buf = Buffer.from(r.base64, 'base64');
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const data = r.dtype === 'float32' ? new Float32Array(ab) : new BigInt64Array(ab);
+  return new ort.Tensor(r.dtype, data, r.shape);
+}
+const i64 = (rows) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+const flat = (a) => (Array.isArray(a) ? a.flat(Infinity) : [a]);
+function maxDiff(a, b) {
+  const x = Array.from(a);
+  const y = flat(b);
+  if (x.length !== y.length) return Number.POSITIVE_INFINITY;
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
+function check(name, d, tol = TOL) {
+  const ok = d <= tol;
+  if (!ok) failures++;
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${name}: max abs diff ${d.toExponential(2)}`);
+}
+const session = (dir, name) => ort.InferenceSession.create(join(dir, 'onnx', name), { intraOpNumThreads: 1 });
+
+async function verifyClip(dir) {
+  console.log(`${dir}`);
+  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+  const ids = i64(ref.input_ids);
+  const am = i64(ref.attention_mask);
+  const px = tensorFromRef(ref.pixel_values);
+  const text = await session(dir, 'text_model.onnx');
+  const t = await text.run({ input_ids: ids, attention_mask: am });
+  check('text_model text_embeds', maxDiff(t.text_embeds.data, ref.text_embeds));
+  const vision = await session(dir, 'vision_model.onnx');
+  const v = await vision.run({ pixel_values: px });
+  check('vision_model image_embeds', maxDiff(v.image_embeds.data, ref.image_embeds));
+  const full = await session(dir, 'model.onnx');
+  const f = await full.run({ input_ids: ids, attention_mask: am, pixel_values: px });
+  check('model logits_per_image', maxDiff(f.logits_per_image.data, ref.logits_per_image), 1e-3);
+  check('model text_embeds (normalized)', maxDiff(f.text_embeds.data, ref.text_embeds_normalized));
+}
+
+async function verifyVlm(dir) {
+  console.log(`${dir}`);
+  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const tc = cfg.text_config;
+  const vis = await session(dir, 'vision_encoder.onnx');
+  const emb = await session(dir, 'embed_tokens.onnx');
+  const dec = await session(dir, 'decoder_model_merged.onnx');
+  const hasKeep = dec.inputNames.includes('num_logits_to_keep');
+  const hidden = tc.hidden_size;
+  for (const c of ref.cases) {
+    const px = tensorFromRef(ref.pixel_values_by_image[c.image]);
+    const feats = (await vis.run(px.dims.length === 4 ? { pixel_values: px } : { pixel_values: px, ...(c.image_sizes ? { image_sizes: i64(c.image_sizes) } : {}) })).image_features;
+    const e = (await emb.run({ input_ids: i64([c.input_ids]) })).inputs_embeds;
+    const data = new Float32Array(e.data);
+    let k = 0;
+    c.input_ids.forEach((id, pos) => {
+      if (id === ref.image_token_index) {
+        data.set(feats.data.subarray(k * hidden, (k + 1) * hidden), pos * hidden);
+        k++;
+      }
+    });
+    if (k * hidden !== feats.data.length) {
+      failures++;
+      console.log(`  FAIL ${c.image}: ${k} image tokens vs ${feats.data.length / hidden} features`);
+      continue;
+    }
+    let embeds = new ort.Tensor('float32', data, [1, c.input_ids.length, hidden]);
+    const past = {};
+    for (let i = 0; i < tc.num_hidden_layers; i++) {
+      for (const kv of ['key', 'value']) {
+        past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, tc.num_key_value_heads, 0, tc.head_dim]);
+      }
+    }
+    let total = c.input_ids.length;
+    let positions = [Array.from({ length: total }, (_, i) => i)];
+    const generated = [];
+    let feeds = { inputs_embeds: embeds, attention_mask: i64([Array(total).fill(1)]), position_ids: i64(positions), ...past };
+    if (hasKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
+    for (let step = 0; step < 16; step++) {
+      const o = await dec.run(feeds);
+      const V = o.logits.dims[2];
+      const last = o.logits.data.subarray(o.logits.data.length - V);
+      if (step === 0) {
+        check(`first-step logits (${c.prompt.replace(/\n/g, ' ').slice(0, 60)}...)`, maxDiff(last, c.first_logits));
+        if (hasKeep && o.logits.dims[1] !== 1) {
+          failures++;
+          console.log(`  FAIL num_logits_to_keep=1 gave ${o.logits.dims[1]} positions`);
+        }
+      }
+      let best = 0;
+      for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+      generated.push(best);
+      if (best === tc.eos_token_id) break;
+      const ne = (await emb.run({ input_ids: i64([[best]]) })).inputs_embeds;
+      total += 1;
+      feeds = { inputs_embeds: ne, attention_mask: i64([Array(total).fill(1)]), position_ids: i64([[total - 1]]) };
+      if (hasKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
+      for (let i = 0; i < tc.num_hidden_layers; i++) {
+        feeds[`past_key_values.${i}.key`] = o[`present.${i}.key`];
+        feeds[`past_key_values.${i}.value`] = o[`present.${i}.value`];
+      }
+    }
+    const same = JSON.stringify(generated) === JSON.stringify(c.generated_ids);
+    if (!same) failures++;
+    console.log(`  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(generated)} vs reference ${JSON.stringify(c.generated_ids)} ("${c.generated_text}")`);
+  }
+  if (hasKeep) {
+    // num_logits_to_keep = 0 keeps every position
+    const c = ref.cases[0];
+    const n = c.input_ids.length;
+    const feeds = {
+      inputs_embeds: new ort.Tensor('float32', new Float32Array(n * hidden), [1, n, hidden]),
+      attention_mask: i64([Array(n).fill(1)]),
+      position_ids: i64([Array.from({ length: n }, (_, i) => i)]),
+      num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.from([0n]), []),
+    };
+    for (let i = 0; i < tc.num_hidden_layers; i++)
+      for (const kv of ['key', 'value'])
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, tc.num_key_value_heads, 0, tc.head_dim]);
+    const o = await dec.run(feeds);
+    const ok = o.logits.dims[1] === n;
+    if (!ok) failures++;
+    console.log(`  ${ok ? 'ok  ' : 'FAIL'} num_logits_to_keep=0 gives all ${o.logits.dims[1]}/${n} positions`);
+  }
+}
+
+for (const name of ['shapes-clip', 'shapes-vlm', 'shapes-llava-next']) {
+  const dir = join(root, name);
+  if (!existsSync(join(dir, 'reference.json'))) continue;
+  if (name.includes('clip')) await verifyClip(dir);
+  else await verifyVlm(dir);
+}
+if (failures) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log('all ONNX checks passed');
