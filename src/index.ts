@@ -20,3 +20,6 @@ export * from './families/clip/model.js';
 export * from './families/clip/image-index.js';
 export { cosine, l2Normalize, softmax } from './families/clip/math.js';
 export * from './platform/index.js';
+export * from './generation/index.js';
+export * from './families/llava/index.js';
+export * from './loader/index.js';

@@ -15,3 +15,18 @@ export {
   type PlatformFallback,
   type ModelTypeOption,
 } from './platform.js';
+export { llavaFromSource, openLlava, type NodeLlavaOptions } from './llava.js';
+export {
+  createLoader,
+  loaderFromPlatform,
+  loaderFromPackage,
+  openLoader,
+  nodeLoaderHost,
+  workerOrt,
+  createSessionWithWeightCache,
+  PlatformLoader,
+  type CreateLoaderOptions,
+  type NodeLoaderOptions,
+  type NodeHostOptions,
+  type SessionThreads,
+} from './loader.js';
