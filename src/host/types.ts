@@ -35,6 +35,14 @@ export interface ModelFiles {
    * file first if it lives remotely (hub cache); undefined where paths mean nothing (browser).
    */
   localPath?(path: string, signal?: AbortSignal): Promise<string | undefined>;
+  /**
+   * Bring a remote file close (download it into the cache) with byte progress, without reading
+   * it. Absent where files are already local. Loaders call it to report download progress.
+   */
+  prefetch?(
+    path: string,
+    opts?: { signal?: AbortSignal; onProgress?: (loaded: number, total: number | undefined) => void },
+  ): Promise<void>;
 }
 
 /** An image decoded to 8-bit RGB, row-major, 3 channels interleaved. */

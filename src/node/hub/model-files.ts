@@ -33,6 +33,20 @@ export class HubModelFiles implements ModelFiles {
     return this.client.downloadFile(this.repo, this.revision, path, signal ? { signal } : {});
   }
 
+  /** Download into the cache (once; shared with concurrent callers), reporting bytes. */
+  async prefetch(
+    path: string,
+    opts: { signal?: AbortSignal; onProgress?: (loaded: number, total: number | undefined) => void } = {},
+  ): Promise<void> {
+    const onProgress = opts.onProgress;
+    await this.client.downloadFile(this.repo, this.revision, path, {
+      ...(opts.signal && { signal: opts.signal }),
+      ...(onProgress && {
+        onProgress: (p: { loaded: number; total: number | undefined }) => onProgress(p.loaded, p.total),
+      }),
+    });
+  }
+
   async readBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
     return readFile(await this.localPath(path, signal));
   }

@@ -1,0 +1,141 @@
+/**
+ * The loader's vocabulary (host-free): what to load (a minimal spec the platform plan maps
+ * onto), the hooks a host provides, and the progress events it reports.
+ */
+import type { OrtModule } from '../host/types.js';
+import type { ModelPackage } from '../package/describe.js';
+import type { Feeds, Session, SessionOptions, SessionSpec } from '../runtime/session.js';
+
+/** Where a component is in its load. Every component passes `create` and ends at `ready`. */
+export type LoadPhase = 'download' | 'read' | 'create' | 'warmup' | 'ready';
+
+export interface LoadProgress {
+  readonly component: string;
+  readonly phase: LoadPhase;
+  /** Units done in this phase: bytes for download/read/create (create jumps 0 -> bytes), 0/1 for warmup. */
+  readonly loaded: number;
+  readonly total: number;
+  /** This component's progress across its phases, 0-100, never going back. */
+  readonly percent: number;
+  readonly message: string;
+  /**
+   * Progress of the eager load across its components, weighted by bytes, 0-100, never going
+   * back; exactly 100 once every eager component is ready. Events of a lazy component loading
+   * later carry the eager figure as it stands (they do not move it).
+   */
+  readonly overallPercent: number;
+  /** Wall-clock time (ms since the epoch). */
+  readonly timestamp: number;
+  /** High-resolution ms since the loader was created: compare event times with this. */
+  readonly elapsedMs: number;
+  /** True for a component loaded on first use rather than with the model. */
+  readonly lazy: boolean;
+}
+
+/** The brief's `on_progress(component, progress, message)`: progress is the component's percent. */
+export type BriefProgressCallback = (component: string, progress: number, message: string) => void;
+
+/** One component to load: the fields of a plan's `ComponentPlan` the loader needs. */
+export interface LoaderComponent {
+  readonly name: string;
+  /** Graph file inside the package (`onnx/vision_model.onnx`). */
+  readonly file: string;
+  /** External weight files that must sit beside the graph (or travel as bytes). */
+  readonly externalData?: readonly string[];
+  /** Graph + external data bytes: the weight of this component in `overallPercent`. */
+  readonly bytes?: number;
+  /** Options for `createSession` (providers, threads, optimization level...). */
+  readonly session?: SessionOptions;
+  /** 'eager' (default) loads with `load()`; 'lazy' loads on first `session()`/`ready()`. */
+  readonly loadStrategy?: 'eager' | 'lazy';
+  /** The brief's `preload`: true = eager, false = lazy. `loadStrategy` wins when both are set. */
+  readonly preload?: boolean;
+  /** Lower starts first (and, when loading one at a time, is ready first). Default: plan order. */
+  readonly priority?: number;
+  /** One run on dummy inputs as part of loading (shader precompilation, first-run allocations). */
+  readonly warmup?: boolean;
+}
+
+/** What to load and how: `loaderSpecFromPlan` maps a platform plan onto this. */
+export interface LoaderSpec {
+  readonly components: readonly LoaderComponent[];
+  /** Create the eager components concurrently (default true) or one after another in priority order. */
+  readonly parallel?: boolean;
+  /** At most this many components loading at once in parallel mode. Default: all. */
+  readonly maxConcurrency?: number;
+  /** Ask the host to use its optimized-graph cache (Node). */
+  readonly graphCache?: boolean;
+}
+
+/** What ONNX Runtime opens: a path (Node) or bytes (browsers), with external data as bytes. */
+export interface ModelSource {
+  readonly model: string | Uint8Array;
+  readonly externalData?: ReadonlyArray<{ path: string; data: string | Uint8Array }>;
+}
+
+export interface HookContext {
+  readonly signal: AbortSignal;
+  readonly package: ModelPackage;
+  readonly spec: LoaderSpec;
+}
+
+export interface CreatedSession {
+  readonly session: Session;
+  /** What the optimized-graph cache did, when one was used. */
+  readonly cache?: 'hit' | 'stored' | 'bypass';
+}
+
+/**
+ * What the loader asks of its host. Every hook is optional except `ort`: the defaults read the
+ * package's `ModelFiles` (`prefetch`, `localPath` or `readBytes`) and call `createSession`.
+ */
+export interface LoaderHost {
+  readonly ort: OrtModule;
+  /**
+   * Bring one file close (download into the cache) with byte progress. Default:
+   * `package.files.prefetch` when the files have one (hub), else no download phase.
+   */
+  prefetch?(
+    file: string,
+    ctx: HookContext & { onProgress: (loaded: number, total: number | undefined) => void },
+  ): Promise<void>;
+  /** Turn the component's files into what ORT opens. Default: `localPath`, else the bytes. */
+  source?(
+    component: LoaderComponent,
+    ctx: HookContext & { onProgress: (loaded: number, total: number) => void },
+  ): Promise<ModelSource>;
+  /** Create the session. Default: `createSession(ort, spec)`; Node adds the graph cache. */
+  createSession?(
+    spec: SessionSpec,
+    component: LoaderComponent,
+    ctx: HookContext,
+  ): Promise<Session | CreatedSession>;
+  /** Dummy inputs for the warm-up run. Default: built from the session's input metadata. */
+  warmupFeeds?(session: Session, component: LoaderComponent, ctx: HookContext): Feeds | Promise<Feeds>;
+}
+
+/** Timings and outcome of one component's load, for reports and benchmarks. */
+export interface ComponentTiming {
+  readonly component: string;
+  readonly lazy: boolean;
+  /** ms since the loader was created. */
+  readonly startedAt: number;
+  readonly readyAt?: number;
+  readonly downloadMs?: number;
+  readonly readMs?: number;
+  readonly createMs?: number;
+  readonly warmupMs?: number;
+  readonly cache?: 'hit' | 'stored' | 'bypass';
+  readonly bytes: number;
+}
+
+export type ComponentStatus = 'idle' | 'queued' | 'loading' | 'ready' | 'failed' | 'released';
+
+export interface LoadSummary {
+  /** Eager components, in the order they became ready. */
+  readonly ready: readonly string[];
+  readonly lazy: readonly string[];
+  readonly totalMs: number;
+  readonly components: readonly ComponentTiming[];
+  readonly warnings: readonly string[];
+}
