@@ -22,7 +22,7 @@ export async function probeProvider(
       const x = new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [1, 4]);
       const out = await session.run({ x });
       const y = out.y?.data as Float32Array | undefined;
-      if (!y || y[3] !== 8) return { name, bundled, usable: false, reason: 'probe produced a wrong result' };
+      if (y?.[3] !== 8) return { name, bundled, usable: false, reason: 'probe produced a wrong result' };
     } finally {
       await session.release();
     }

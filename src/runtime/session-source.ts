@@ -15,7 +15,10 @@ export interface SessionSource {
 }
 
 /** Memoizes one creation per component; a failed creation is forgotten so it can be retried. */
-export function memoizedSource(pkg: ModelPackage, create: (component: string, signal?: AbortSignal) => Promise<Session>): SessionSource {
+export function memoizedSource(
+  pkg: ModelPackage,
+  create: (component: string, signal?: AbortSignal) => Promise<Session>,
+): SessionSource {
   const made = new Map<string, Promise<Session>>();
   return {
     package: pkg,
@@ -31,7 +34,14 @@ export function memoizedSource(pkg: ModelPackage, create: (component: string, si
     async dispose() {
       const all = [...made.values()];
       made.clear();
-      await Promise.all(all.map((p) => p.then((s) => s.release(), () => undefined)));
+      await Promise.all(
+        all.map((p) =>
+          p.then(
+            (s) => s.release(),
+            () => undefined,
+          ),
+        ),
+      );
     },
   };
 }
