@@ -91,6 +91,28 @@ describe('openModelFiles', () => {
     expect(await code(openModelFiles('./definitely/not/here'))).toBe('MODEL_NOT_FOUND');
   });
 
+  it('treats an org/name that exists as a folder here as that folder, not a hub id', async () => {
+    const cwd = process.cwd();
+    const base = join(tmp, 'cwd-local');
+    await mkdir(join(base, 'models', 'clip'), { recursive: true });
+    await writeFile(join(base, 'models', 'clip', 'config.json'), config);
+    process.chdir(base);
+    try {
+      const files = await openModelFiles('models/clip', { offline: true, env: {} });
+      expect(files).toBeInstanceOf(LocalModelFiles);
+      expect(await files.readText('config.json')).toBe(config);
+      // With an explicit revision it is a hub id again.
+      const hubFiles = await openModelFiles('models/clip@main', {
+        offline: true,
+        cacheDir: join(base, 'c'),
+        env: {},
+      });
+      expect(hubFiles).toBeInstanceOf(HubModelFiles);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('opens a hub id: listing, sizes, lazy downloads into the cache', async () => {
     const cacheDir = join(tmp, 'cache');
     const files = await openModelFiles(`${REPO}@main`, { endpoint: hub.endpoint, cacheDir, env: {} });

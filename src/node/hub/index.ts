@@ -1,6 +1,7 @@
 /**
  * Node entry point for model references: a local folder or a hub repo, opened as `ModelFiles`.
  */
+import { statSync } from 'node:fs';
 import type { ModelFiles } from '../../host/types.js';
 import { parseModelReference } from '../../hub/reference.js';
 import { LocalModelFiles } from '../files.js';
@@ -15,12 +16,25 @@ export interface OpenModelFilesOptions extends HubOptions {
   client?: HubClient;
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `./models/clip` -> the folder (which must exist); `org/name[@rev]` -> the hub repo, whose
- * files are fetched into the cache on first use.
+ * files are fetched into the cache on first use. An `org/name` that exists as a folder here
+ * is that folder (as Hugging Face's libraries do): `models/shapes-clip` typed in the repo root
+ * means the folder, not a download.
  */
 export async function openModelFiles(ref: string, opts: OpenModelFilesOptions = {}): Promise<ModelFiles> {
   const parsed = parseModelReference(ref, opts.revision !== undefined ? { revision: opts.revision } : {});
+  if (parsed.kind === 'hub' && !ref.includes('@') && opts.revision === undefined && isDirectory(ref)) {
+    return LocalModelFiles.open(ref);
+  }
   if (parsed.kind === 'local') return LocalModelFiles.open(expandHome(parsed.path));
   return new HubModelFiles(opts.client ?? new HubClient(opts), parsed.repo, parsed.revision);
 }
