@@ -3,8 +3,11 @@
  * CPU and SIMD, memory, NVIDIA GPUs via nvidia-smi. Feeds `mmrt doctor` and the planner.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { GpuInfo, HostCapabilities, ProviderStatus } from '../platform/capabilities.js';
 import { probeProvider } from '../runtime/probe.js';
@@ -77,10 +80,46 @@ export function listedProviders(): Array<{ name: ExecutionProviderName; bundled:
   return list.map((b) => ({ name: b.name as ExecutionProviderName, bundled: b.bundled }));
 }
 
+/** Shared libraries a provider loads at session creation (onnxruntime-node installs them only with cuda12). */
+const PROVIDER_LIBRARIES: Partial<Record<ExecutionProviderName, string>> = {
+  cuda: 'onnxruntime_providers_cuda',
+  tensorrt: 'onnxruntime_providers_tensorrt',
+};
+
+/** The folder holding onnxruntime-node's native binding and the provider libraries beside it. */
+function ortBinaryDir(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    const napi = join(dirname(pkg), 'bin', 'napi-v6', os.platform(), os.arch());
+    return existsSync(napi) ? napi : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A provider whose shared library is not on disk cannot load, and trying makes ORT print its
+ * own error to stderr on every start: say so without the attempt.
+ */
+function missingLibrary(name: ExecutionProviderName): string | undefined {
+  const lib = PROVIDER_LIBRARIES[name];
+  const dir = lib ? ortBinaryDir() : undefined;
+  if (!lib || !dir) return undefined;
+  const present = readdirSync(dir).some((f) => f.includes(lib));
+  return present ? undefined : `${lib} is not installed in ${dir}`;
+}
+
 export async function probeProviders(): Promise<ProviderStatus[]> {
   const out: ProviderStatus[] = [];
   // One at a time: a GPU provider's first initialisation can be heavy, and order keeps output stable.
-  for (const p of listedProviders()) out.push(await probeProvider(ort, p.name, p.bundled));
+  for (const p of listedProviders()) {
+    const missing = missingLibrary(p.name);
+    out.push(
+      missing
+        ? { name: p.name, bundled: p.bundled, usable: false, reason: `not probed: ${missing}` }
+        : await probeProvider(ort, p.name, p.bundled),
+    );
+  }
   return out;
 }
 
