@@ -1,12 +1,15 @@
 /**
  * LLaVA in Node: the host-free `LlavaModel` with onnxruntime-node and sharp decoding. Takes a
  * `SessionSource` (the platform plan or `openSessionSource`), or a model folder / hub id.
+ * `loadLlava` is the planned path: per-component precision and providers from the platform
+ * plan, loaded by the `MultimodalLoader` with the decoder created on first use.
  */
 import { InputError } from '../errors.js';
 import type { ImageInput } from '../families/llava/messages.js';
 import { LlavaModel, type LlavaOptions } from '../families/llava/model.js';
 import type { SessionSource } from '../runtime/session-source.js';
 import { decodeImage } from './image/decode.js';
+import { type CreateLoaderOptions, type PlatformLoader, createLoader } from './loader.js';
 import { ort } from './ort.js';
 import { openSessionSource, type SimpleSourceOptions } from './session-source.js';
 
@@ -48,6 +51,41 @@ export async function openLlava(
     return { model: llava, source, dispose: () => source.dispose() };
   } catch (e) {
     await source.dispose();
+    throw e;
+  }
+}
+
+export interface LoadLlavaOptions extends NodeLlavaOptions, Omit<CreateLoaderOptions, 'modelType'> {}
+
+export interface LoadedLlava {
+  readonly model: LlavaModel;
+  /** The loader: its platform (plan, `explain()`, fallbacks), progress, and per-component readiness. */
+  readonly loader: PlatformLoader;
+  /** Releases every session (the decoder's too, if it was created). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The one-call way in: plan the model for a platform (or 'auto') and load it with the
+ * `MultimodalLoader`. Resolves when the eager components are ready (by default the vision
+ * encoder and token embeddings); the language model is lazy by default and created by the first
+ * generation — `loader.ready('decoder_model_merged')` or the plan's `eager` option change that.
+ * The plan's KV-cache length becomes the default `kvCacheMaxLength`.
+ */
+export async function loadLlava(options: LoadLlavaOptions): Promise<LoadedLlava> {
+  const loader = await createLoader({ ...options, modelType: 'multimodal' });
+  const plan = loader.platform.plan;
+  for (const w of loader.platform.warnings) options.onWarning?.(w);
+  try {
+    const maxLength = plan.generation?.kvCache === false ? undefined : plan.generation?.maxLength;
+    const model = await llavaFromSource(loader, {
+      ...(maxLength !== undefined ? { kvCacheMaxLength: maxLength } : {}),
+      ...options,
+    });
+    await loader.load(options.signal ? { signal: options.signal } : {});
+    return { model, loader, dispose: () => loader.dispose() };
+  } catch (e) {
+    await loader.dispose();
     throw e;
   }
 }

@@ -26,7 +26,7 @@ import { type ModelLayer, modelLayer } from './model-config.js';
 import type { ComponentPlan, ModelPlan, PlanCandidate, PlatformPlan, SettingRecord } from './plan-types.js';
 import { ortEnvFor } from './ort-env.js';
 import { PLATFORM_PRECISION_ORDER } from './precision-map.js';
-import { BASE_DEFAULTS, PLATFORM_DEFAULTS, presetsFor } from './presets.js';
+import { BASE_DEFAULTS, FAMILY_DEFAULTS, PLATFORM_DEFAULTS, presetsFor } from './presets.js';
 import { rankPlatforms } from './rank.js';
 import { type ConfigLayer, componentLoadStrategy, componentPrecision, resolveLayers } from './resolve.js';
 import { componentSessionPlan } from './session-options.js';
@@ -59,6 +59,9 @@ function layersFor(
 ): ConfigLayer[] {
   return [
     { source: 'default', config: BASE_DEFAULTS },
+    ...(FAMILY_DEFAULTS[pkg.family]
+      ? [{ source: `default:${pkg.family}`, config: FAMILY_DEFAULTS[pkg.family]! }]
+      : []),
     { source: `default:${platform}`, config: PLATFORM_DEFAULTS[platform] },
     ...presetsFor(platform, pkg.family).map((p) => ({ source: `preset:${p.id}`, config: p.config })),
     model.layer,

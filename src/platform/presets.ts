@@ -266,13 +266,24 @@ export const BRIEF_PRESETS: readonly Preset[] = [
   },
 ];
 
-/** mmrt's starting point on every platform (not in the brief). */
+/** mmrt's starting point on every platform (not in the brief): components load concurrently. */
 export const BASE_DEFAULTS: PlatformConfig = {
   batchSize: 1,
-  parallelLoading: false,
+  parallelLoading: true,
   progressiveLoading: false,
   memoryEfficient: false,
   graphCache: false,
+};
+
+/**
+ * mmrt's per-family defaults, above the base and under everything else. Chat models create
+ * their language model on first use: image features (and a cached second question) need only
+ * the vision encoder, and the decoder is most of the load time. A captioner always needs its
+ * decoder, so BLIP keeps it eager.
+ */
+export const FAMILY_DEFAULTS: Partial<Readonly<Record<ModelFamily, PlatformConfig>>> = {
+  llava: { components: { language_model: { loadStrategy: 'lazy' } } },
+  llava_next: { components: { language_model: { loadStrategy: 'lazy' } } },
 };
 
 /**

@@ -5,11 +5,12 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import type { GenerationOptions } from '../../generation/options.js';
-import { openLlava } from '../../node/llava.js';
+import { loadLlava } from '../../node/llava.js';
 import { isPrecision, PRECISIONS } from '../../package/precision.js';
 import { DEFAULT_VLM_MODEL } from '../paths.js';
+import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
 
-export interface VlmCliOptions {
+export interface VlmCliOptions extends PlatformCliOptions {
   model: string;
   precision?: string;
   maxNewTokens?: string;
@@ -58,7 +59,8 @@ export function generationFlags(opts: VlmCliOptions): GenerationOptions {
   };
 }
 
-export function openVlm(opts: VlmCliOptions) {
+/** Plan the model for --platform/--config and load it (the decoder on first use). */
+export async function openVlm(opts: VlmCliOptions) {
   if (opts.precision !== undefined && !isPrecision(opts.precision)) {
     throw new InputError('INPUT_INVALID', `unknown precision "${opts.precision}"`, {
       value: opts.precision,
@@ -66,14 +68,24 @@ export function openVlm(opts: VlmCliOptions) {
     });
   }
   const threads = num('--threads', opts.threads, true);
-  return openLlava(opts.model, {
-    ...(opts.precision ? { precision: opts.precision as never } : {}),
-    ...(threads ? { intraOpNumThreads: threads } : {}),
+  const { platform, config, candidates } = readPlatformOptions(opts);
+  // --precision and --threads are shorthands for the same config keys.
+  const merged = {
+    ...config,
+    ...(opts.precision ? { precision: opts.precision } : {}),
+    ...(threads ? { numThreads: threads } : {}),
+  };
+  return loadLlava({
+    model: opts.model,
+    platform,
+    config: merged,
+    ...(candidates ? { candidates } : {}),
+    onWarning: (m) => process.stderr.write(`mmrt: warning: ${m}\n`),
   });
 }
 
 export function addVlmOptions(cmd: Command): Command {
-  return cmd
+  return addPlatformOptions(cmd)
     .option('-m, --model <path|org/name>', 'LLaVA-family model folder or hub id', DEFAULT_VLM_MODEL)
     .option('--precision <p>', `component precision (${PRECISIONS.join(', ')})`)
     .option('-n, --max-new-tokens <n>', 'tokens to generate at most')

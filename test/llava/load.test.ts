@@ -1,0 +1,75 @@
+/**
+ * `loadLlava`: the planned path. The platform plan picks each component's file and session
+ * options, the MultimodalLoader creates them, and the language model waits for its first use.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { isMmrtError } from '../../src/errors.js';
+import type { LoadProgress } from '../../src/loader/types.js';
+import { type LoadedLlava, loadLlava } from '../../src/node/llava.js';
+import { renderShape } from '../helpers/shapes.js';
+import { VLM_DIR } from './model.js';
+
+const image = () => {
+  const im = renderShape(4242, 64, 64, 'green', 'square', 'plain');
+  return { data: im.rgb, width: im.width, height: im.height, channels: 3 as const };
+};
+
+let loaded: LoadedLlava | undefined;
+afterEach(async () => {
+  await loaded?.dispose();
+  loaded = undefined;
+});
+
+describe('loadLlava', () => {
+  it('loads the vision side eagerly and creates the decoder on the first generation', async () => {
+    const events: LoadProgress[] = [];
+    loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', onProgress: (e) => events.push(e) });
+    const { model, loader } = loaded;
+
+    // The language model's two parts (token embeddings and decoder) wait for the first prompt.
+    expect(loader.platform.plan.loading.lazy).toEqual(['embed_tokens', 'decoder_model_merged']);
+    expect(loader.status('vision_encoder')).toBe('ready');
+    expect(loader.status('decoder_model_merged')).toBe('idle');
+    expect(model.stats().decoderCreated).toBe(false);
+    expect(events.filter((e) => e.phase === 'ready').map((e) => e.component)).toEqual(['vision_encoder']);
+
+    const r = await model.ask(image(), 'What color is the shape?').result;
+    expect(r.text.trim()).toBe('green');
+    expect(loader.status('decoder_model_merged')).toBe('ready');
+    expect(model.stats().decoderCreated).toBe(true);
+  });
+
+  it("takes the plan's KV-cache length as the default limit", async () => {
+    // The prompt is 24 tokens: a 24-token cache holds it and stops after one token...
+    loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kv_cache_max_length: 24 } });
+    expect(loaded.loader.platform.plan.generation?.maxLength).toBe(24);
+    const r = await loaded.model.ask(image(), 'Describe the image.').result;
+    expect(r.usage.promptTokens).toBe(24);
+    expect(r.finishReason).toBe('context_full');
+    expect(r.usage.generatedTokens).toBe(1);
+    await loaded.dispose();
+
+    // ...and a 20-token cache cannot take the prompt at all.
+    loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kvCacheMaxLength: 20 } });
+    const err = await loaded.model
+      .ask(image(), 'Describe the image.')
+      .result.then(() => undefined, (e: unknown) => e);
+    expect(isMmrtError(err) && err.code).toBe('CONTEXT_OVERFLOW');
+  });
+
+  it('honours an eager decoder from the config, and rejects an unknown key with a suggestion', async () => {
+    loaded = await loadLlava({
+      model: VLM_DIR,
+      platform: 'cpu',
+      config: { language_model: { preload: true } },
+    });
+    expect(loaded.loader.status('decoder_model_merged')).toBe('ready');
+
+    const err = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kv_cache_max_lenght: 24 } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isMmrtError(err) && err.code).toBe('CONFIG_UNKNOWN_KEY');
+    expect(String((err as Error).message)).toContain('kv_cache_max_length');
+  });
+});
