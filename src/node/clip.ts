@@ -10,9 +10,9 @@ import type { ModelPackage } from '../package/describe.js';
 import type { Session } from '../runtime/session.js';
 import { TextTokenizer } from '../text/tokenizer.js';
 import { decodeImage } from './image/decode.js';
-import { memoizedSource, type SessionSource } from '../runtime/session-source.js';
+import type { SessionSource } from '../runtime/session-source.js';
 import { ort } from './ort.js';
-import { type CreatePlatformOptions, createPlatform } from './platform.js';
+import { type CreateLoaderOptions, createLoader } from './loader.js';
 
 export interface ClipSessionSource {
   readonly package: ModelPackage;
@@ -27,28 +27,65 @@ export interface NodeClipOptions extends ClipOptions {
   maxPixels?: number;
 }
 
-export interface LoadClipOptions extends NodeClipOptions, Omit<CreatePlatformOptions, 'modelType'> {}
+export interface LoadClipOptions
+  extends NodeClipOptions,
+    Omit<CreateLoaderOptions, 'modelType' | 'onWarning'> {
+  /**
+   * true: resolve once the encoders' sessions are created (the loader's eager load, with its
+   * progress events). false (default): create each session on first use, so a text-only or
+   * image-only caller never pays for the other tower.
+   */
+  readonly preload?: boolean;
+}
 
 /**
- * The one-call way in: plan the model for a platform (or 'auto'), then build CLIP on it.
- * The plan's batch size and parallel-encoder setting apply unless the options say otherwise.
- * `clip.dispose()` releases its sessions.
+ * The one-call way in: plan the model for a platform (or 'auto'), then build CLIP on it,
+ * its sessions made by the `MultimodalLoader` from the plan (precision per component,
+ * providers, graph cache, warm-up). The plan's batch size and parallel-encoder setting apply
+ * unless the options say otherwise. `clip.dispose()` releases its sessions.
  */
 export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
-  const platform = await createPlatform({ ...options, modelType: 'multimodal' });
-  const source = memoizedSource(platform.package, (c) => platform.createSession(c));
+  const loader = await createLoader({ ...options, modelType: 'multimodal' });
+  const platform = loader.platform;
   for (const w of platform.warnings) options.onWarning?.(w);
-  return clipFromSource(source, {
-    batchSize: platform.plan.family.batchSize,
-    parallelEncoders: platform.plan.family.parallelEncoderExecution,
-    ...options,
-    ownsSource: true,
-  });
+  // The combined graph is outside the plan when the split pair is planned: it is opened once,
+  // on the plan's platform, to read the learned logit scale, and released right after.
+  const planned = new Set(platform.plan.components.map((c) => c.name));
+  let combined: Promise<Session> | undefined;
+  const releaseCombined = async () => {
+    const s = combined;
+    combined = undefined;
+    await s?.then((x) => x.release()).catch(() => undefined);
+  };
+  const source: SessionSource = {
+    package: loader.package,
+    session: (component, signal) =>
+      component === 'model' && !planned.has('model')
+        ? (combined ??= platform.createSession('model'))
+        : loader.session(component, signal),
+    async dispose() {
+      await Promise.all([loader.dispose(), releaseCombined()]);
+    },
+  };
+  try {
+    const clip = clipFromSource(source, {
+      batchSize: platform.plan.family.batchSize,
+      parallelEncoders: platform.plan.family.parallelEncoderExecution,
+      ...options,
+      ownsSource: true,
+      releaseCombined,
+    });
+    if (options.preload) await loader.load(options.signal ? { signal: options.signal } : {});
+    return clip;
+  } catch (e) {
+    await source.dispose();
+    throw e;
+  }
 }
 
 export function clipFromSource(
   source: ClipSessionSource | SessionSource,
-  options: NodeClipOptions & { ownsSource?: boolean } = {},
+  options: NodeClipOptions & { ownsSource?: boolean; releaseCombined?: () => Promise<void> } = {},
 ): ClipModel {
   const pkg = source.package;
   if (pkg.family !== 'clip' && pkg.family !== 'siglip') {
@@ -96,6 +133,7 @@ export function clipFromSource(
           text: () => source.session('text_model'),
           vision: () => source.session('vision_model'),
           ...(pkg.components.model ? { combined: () => source.session('model') } : {}),
+          ...(options.releaseCombined ? { releaseCombined: options.releaseCombined } : {}),
           ...(options.ownsSource && 'dispose' in source ? { dispose: () => source.dispose() } : {}),
         }
       : {

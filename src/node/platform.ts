@@ -111,7 +111,33 @@ export class Platform {
     return -1;
   }
 
-  private async specFor(c: ComponentPlan): Promise<SessionSpec> {
+  /**
+   * A component the package has but the plan left out (CLIP's combined graph beside the split
+   * pair, opened once for its logit scale): the precision of the plan's first component when the
+   * package has it, else fp32 or the first variant, with the same session options.
+   */
+  private unplanned(component: string): Pick<ComponentPlan, 'name' | 'file' | 'externalData' | 'session'> {
+    const plan = this.plan;
+    const info = this.package.components[component];
+    const like = plan.components[0];
+    if (!info || !like) {
+      throw new ModelPackageError('MODEL_COMPONENT_MISSING', `the plan has no component "${component}"`, {
+        value: component,
+        valid: [...plan.components.map((x) => x.name), ...Object.keys(this.package.components)],
+      });
+    }
+    const variant = info.variants[like.precision] ?? info.variants.fp32 ?? Object.values(info.variants)[0]!;
+    return {
+      name: component,
+      file: variant.file,
+      externalData: variant.externalData.map((x) => x.file),
+      session: like.session,
+    };
+  }
+
+  private async specFor(
+    c: Pick<ComponentPlan, 'name' | 'file' | 'externalData' | 'session'>,
+  ): Promise<SessionSpec> {
     const files = this.package.files;
     const path = files.localPath ? await files.localPath(c.file, this.signal) : undefined;
     if (path) {
@@ -142,13 +168,7 @@ export class Platform {
   async createSession(component: string): Promise<Session> {
     for (;;) {
       const plan = this.plan;
-      const c = plan.components.find((x) => x.name === component);
-      if (!c) {
-        throw new ModelPackageError('MODEL_COMPONENT_MISSING', `the plan has no component "${component}"`, {
-          value: component,
-          valid: plan.components.map((x) => x.name),
-        });
-      }
+      const c = plan.components.find((x) => x.name === component) ?? this.unplanned(component);
       try {
         const spec = await this.specFor(c);
         if (plan.graphCache && typeof spec.model === 'string') {

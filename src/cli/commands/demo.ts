@@ -1,13 +1,15 @@
 /**
  * `npm start`: the main job on the shipped tiny models — zero-shot classification of the
- * sample images with the shapes CLIP, with labels, scores and timings.
+ * sample images with the shapes CLIP, with labels, scores and timings; then questions about
+ * two of them to the shapes VLM, answers streamed.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadClip } from '../../node/clip.js';
-import { DEFAULT_CLIP_MODEL, MODELS_DIR } from '../paths.js';
+import { loadLlava } from '../../node/llava.js';
+import { DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL, MODELS_DIR } from '../paths.js';
 
 const COLORS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'];
 const SHAPES = ['circle', 'square', 'triangle', 'star'];
@@ -21,7 +23,9 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('classify the shipped sample images with the shipped tiny CLIP (what `npm start` runs)')
     .option('-m, --model <path>', 'CLIP model folder', DEFAULT_CLIP_MODEL)
-    .action(async (opts: { model: string }) => {
+    .option('--vlm <path>', 'LLaVA-family model folder for the questions', DEFAULT_VLM_MODEL)
+    .option('--no-vlm', 'skip the questions')
+    .action(async (opts: { model: string; vlm: string | false }) => {
       const samplesDir = join(MODELS_DIR, 'samples');
       if (!existsSync(join(samplesDir, 'labels.json'))) {
         process.stdout.write(`no sample images in ${samplesDir}; showing the platform report instead\n\n`);
@@ -64,5 +68,37 @@ export function registerDemo(program: Command): void {
           `label cache ${stats?.entries ?? 0} entries)\n`,
       );
       await clip.dispose();
+      if (opts.vlm !== false) await askDemo(opts.vlm, samplesDir, samples.images.slice(0, 2));
     });
+}
+
+/** A colour and a shape question about each image, answers streamed as they are generated. */
+async function askDemo(model: string, samplesDir: string, images: SampleLabels['images']): Promise<void> {
+  const t0 = performance.now();
+  const { model: vlm, dispose } = await loadLlava({
+    model,
+    platform: 'auto',
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
+  process.stdout.write(
+    `\nmmrt demo — questions to ${model} (loaded in ${(performance.now() - t0).toFixed(0)} ms)\n`,
+  );
+  try {
+    for (const s of images) {
+      const file = join(samplesDir, s.file);
+      for (const question of ['What color is the shape?', 'What shape is this?']) {
+        process.stdout.write(`${s.file}: ${question} `);
+        const stream = vlm.ask(file, question, { maxNewTokens: 16 });
+        for await (const delta of stream) process.stdout.write(delta);
+        const r = await stream.result;
+        const t = r.timings;
+        process.stdout.write(
+          `   (${r.usage.generatedTokens} tokens, first after ${t.timeToFirstTokenMs.toFixed(0)} ms, ` +
+            `image ${r.images.fromCache ? 'from the feature cache' : `encoded in ${t.visionMs.toFixed(1)} ms`})\n`,
+        );
+      }
+    }
+  } finally {
+    await dispose();
+  }
 }

@@ -43,6 +43,11 @@ export interface ClipSessions {
   readonly vision?: () => Promise<Session>;
   /** Combined layout: `model` (input_ids + pixel_values -> embeds + logits). */
   readonly combined?: () => Promise<Session>;
+  /**
+   * Split layout with a combined graph beside it: the combined session is only needed once, to
+   * read the learned logit scale; this releases it afterwards (it can be as big as both towers).
+   */
+  readonly releaseCombined?: () => Promise<void>;
   /** Release the sessions (when this model owns them). */
   readonly dispose?: () => Promise<void>;
 }
@@ -308,13 +313,26 @@ export class ClipModel {
   private async resolveScale(): Promise<{ scale: number; bias: number }> {
     if (this.opts.logitScale !== undefined)
       return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
-    if (this.sessions.combined) return this.calibrateScale();
+    let why = 'has no combined model.onnx';
+    if (this.sessions.combined) {
+      try {
+        const scale = await this.calibrateScale();
+        if (this.sessions.text && this.sessions.vision) await this.sessions.releaseCombined?.();
+        return scale;
+      } catch (e) {
+        // A session source that serves only the split encoders (a platform plan of the
+        // package's layout) cannot open `model`: zero-shot must still work on the split pair.
+        const missing = e instanceof MmrtError && e.code === 'MODEL_COMPONENT_MISSING';
+        if (!missing || !(this.sessions.text && this.sessions.vision)) throw e;
+        why = `could not open its combined model.onnx (${e.message})`;
+      }
+    }
     // Split-only packages do not carry the trained scale; HF's init value is the honest fallback.
     const init = Number(this.config.logit_scale_init_value ?? 2.6592);
     const scale = Math.exp(init);
     const bias = Number(this.config.logit_bias_init_value ?? (this.kind === 'siglip' ? -10 : 0));
     this.opts.onWarning?.(
-      `${this.modelId} has no combined model.onnx to read the learned logit scale from; using exp(logit_scale_init_value) = ${scale.toFixed(3)}. Scores are then less peaked; pass logitScale to override.`,
+      `${this.modelId} ${why} to read the learned logit scale from; using exp(logit_scale_init_value) = ${scale.toFixed(3)}. Scores are then less peaked; pass logitScale to override.`,
     );
     return { scale, bias };
   }
@@ -400,6 +418,9 @@ function pick(s: Session, feeds: Record<string, Tensor>): Record<string, Tensor>
 
 function outputName(s: Session, wanted: string): string {
   if (s.outputNames.includes(wanted)) return wanted;
+  // SigLIP's hub exports (SiglipTextModel / SiglipVisionModel) output `last_hidden_state`
+  // first and the embedding as `pooler_output` (SigLIP has no separate projection).
+  if (s.outputNames.includes('pooler_output')) return 'pooler_output';
   // Some exports name the pooled projection differently; the first output is the embedding then.
   return s.outputNames[0]!;
 }
