@@ -66,7 +66,7 @@ const SIGLIP: Defaults = {
   ...CLIP,
   size: { height: 224, width: 224 },
   intSizeIsSquare: true,
-  resample: 2,
+  resample: 3, // SiglipImageProcessor defaults to BICUBIC
   do_center_crop: false,
   image_mean: HALF,
   image_std: HALF,

@@ -50,7 +50,7 @@ describe('parseImageProcessorConfig', () => {
     const s = parseImageProcessorConfig({ image_processor_type: 'SiglipImageProcessor', size: 384 });
     expect(s).toMatchObject({
       resize: { height: 384, width: 384 },
-      resample: 'bilinear',
+      resample: 'bicubic', // SiglipImageProcessor's constructor default (PILImageResampling.BICUBIC)
       std: [0.5, 0.5, 0.5],
     });
     expect(s.crop).toBeUndefined();
