@@ -59,10 +59,11 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
   };
   const source: SessionSource = {
     package: loader.package,
-    session: (component, signal) =>
-      component === 'model' && !planned.has('model')
-        ? (combined ??= platform.createSession('model'))
-        : loader.session(component, signal),
+    session(component, signal) {
+      if (component !== 'model' || planned.has('model')) return loader.session(component, signal);
+      combined ??= platform.createSession('model');
+      return combined;
+    },
     async dispose() {
       await Promise.all([loader.dispose(), releaseCombined()]);
     },

@@ -51,9 +51,10 @@ describe('loadLlava', () => {
 
     // ...and a 20-token cache cannot take the prompt at all.
     loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kvCacheMaxLength: 20 } });
-    const err = await loaded.model
-      .ask(image(), 'Describe the image.')
-      .result.then(() => undefined, (e: unknown) => e);
+    const err = await loaded.model.ask(image(), 'Describe the image.').result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isMmrtError(err) && err.code).toBe('CONTEXT_OVERFLOW');
   });
 
@@ -65,7 +66,11 @@ describe('loadLlava', () => {
     });
     expect(loaded.loader.status('decoder_model_merged')).toBe('ready');
 
-    const err = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kv_cache_max_lenght: 24 } }).then(
+    const err = await loadLlava({
+      model: VLM_DIR,
+      platform: 'cpu',
+      config: { kv_cache_max_lenght: 24 },
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -106,37 +106,50 @@ export function registerClip(program: Command): void {
         let failed = 0;
         for (let i = 0; i < images.length; i += bs) {
           const chunk = images.slice(i, i + bs);
-          try {
-            const results = await clip.zeroShot(chunk, opts.labels, { template: opts.template });
-            results.forEach((labels, j) => {
-              const top = labels.slice(0, Number(opts.top) || labels.length);
-              if (opts.json) out(JSON.stringify({ input: chunk[j], labels: labels }));
-              else
-                out(`${chunk[j]}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`);
-            });
-          } catch (e) {
-            if (!isMmrtError(e) || e.details.failures === undefined) throw e;
-            // One bad image in the chunk: report it and classify the rest one by one.
-            for (const input of chunk) {
-              try {
-                const [labels] = await clip.zeroShot([input], opts.labels, { template: opts.template });
-                if (opts.json) out(JSON.stringify({ input, labels }));
-                else
-                  out(
-                    `${input}: ${labels!
-                      .slice(0, Number(opts.top) || labels!.length)
-                      .map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`)
-                      .join(', ')}`,
-                  );
-              } catch (err) {
+          // Lines are written in input order once the chunk is done; a bad image costs only its
+          // own line: the failures are taken out and the rest classified again (decoded once more).
+          const lines: Array<{ text: string; error?: boolean }> = new Array(chunk.length);
+          let pending = chunk.map((input, j) => ({ input, j }));
+          while (pending.length > 0) {
+            try {
+              const results = await clip.zeroShot(
+                pending.map((p) => p.input),
+                opts.labels,
+                { template: opts.template },
+              );
+              results.forEach((labels, k) => {
+                const { input, j } = pending[k]!;
+                const top = labels.slice(0, Number(opts.top) || labels.length);
+                lines[j] = {
+                  text: opts.json
+                    ? JSON.stringify({ input, labels })
+                    : `${input}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
+                };
+              });
+              pending = [];
+            } catch (e) {
+              const failures = isMmrtError(e)
+                ? (e.details.failures as Array<{ index: number; code: string; message: string }> | undefined)
+                : undefined;
+              if (!failures?.length) throw e;
+              const bad = new Set<number>();
+              for (const f of failures) {
+                const { input, j } = pending[f.index]!;
+                bad.add(f.index);
                 failed++;
-                const msg = isMmrtError(err)
-                  ? { code: err.code, message: err.message }
-                  : { message: String(err) };
-                if (opts.json) out(JSON.stringify({ input, error: msg }));
-                else process.stderr.write(`mmrt: ${input}: ${msg.message}\n`);
+                lines[j] = {
+                  error: true,
+                  text: opts.json
+                    ? JSON.stringify({ input, error: { code: f.code, message: f.message } })
+                    : `mmrt: ${input}: ${f.message} [${f.code}]`,
+                };
               }
+              pending = pending.filter((_, k) => !bad.has(k));
             }
+          }
+          for (const line of lines) {
+            if (line.error && !opts.json) process.stderr.write(`${line.text}\n`);
+            else out(line.text);
           }
           bar.update(Math.min(i + bs, images.length), images.length);
         }

@@ -262,6 +262,7 @@ export class ClipModel {
           failures: failures.map((f) => ({
             index: f.index,
             input: describeInput(images[f.index]!),
+            code: (f.r.reason as MmrtError).code ?? 'IMAGE_DECODE_FAILED',
             message: (f.r.reason as Error).message,
           })),
         },
