@@ -102,11 +102,30 @@ function ortBinaryDir(): string | undefined {
  * own error to stderr on every start: say so without the attempt.
  */
 function missingLibrary(name: ExecutionProviderName): string | undefined {
+  if (name === 'webgpu') return missingGpuDevice();
   const lib = PROVIDER_LIBRARIES[name];
   const dir = lib ? ortBinaryDir() : undefined;
   if (!lib || !dir) return undefined;
   const present = readdirSync(dir).some((f) => f.includes(lib));
   return present ? undefined : `${lib} is not installed in ${dir}`;
+}
+
+/**
+ * Linux: Dawn (ORT's WebGPU) reaches a GPU through a DRM render node or the NVIDIA device
+ * files. With neither, the best it could find is a software Vulkan rasterizer, slower than the
+ * CPU provider and never what `auto` should pick; probing only makes Dawn print warnings.
+ */
+function missingGpuDevice(): string | undefined {
+  if (os.platform() !== 'linux') return undefined;
+  const has = (dir: string, prefix: string) => {
+    try {
+      return readdirSync(dir).some((f) => f.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  };
+  if (has('/dev/dri', 'renderD') || has('/dev', 'nvidia')) return undefined;
+  return 'no GPU device on this machine (no /dev/dri/renderD* or /dev/nvidia*)';
 }
 
 export async function probeProviders(): Promise<ProviderStatus[]> {
