@@ -13,6 +13,7 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   load: 'initialization (sequential / parallel / workers, graph cache cold / warm) and time to first result (lazy / eager)',
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
+  memory: "the planner's memory estimate against measured resident memory, one process per model",
 };
 
 function usage(): string {
