@@ -58,6 +58,11 @@ export interface PlatformConfig {
   numThreads?: number;
   /** mmrt (Node): keep ORT's optimized graphs on disk and load them next time. */
   graphCache?: boolean;
+  /**
+   * mmrt (Node): let idle intra-op threads spin-wait for work (ORT's default). Off, a session
+   * that just finished gives its cores back at once to the next one (see FAMILY_DEFAULTS).
+   */
+  threadSpinning?: boolean;
   /** Per-component sections, keyed by component name or section alias (`vision_encoder`, `language_model`, `text_encoder`). */
   components?: Record<string, ComponentConfig>;
 }
@@ -337,6 +342,15 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, ConfigKeySpec>> = {
     NODE_PLATFORMS,
     ANY,
     "Node: cache ORT's optimized graph on disk and load it with optimizations off next time",
+    'mmrt',
+  ),
+  threadSpinning: spec(
+    'threadSpinning',
+    'thread_spinning',
+    BOOL,
+    NODE_PLATFORMS,
+    ANY,
+    "session option session.intra_op.allow_spinning (Node): false stops one session's idle threads from spinning while another session runs",
     'mmrt',
   ),
 };

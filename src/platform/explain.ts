@@ -66,7 +66,9 @@ export function explainPlan(plan: PlatformPlan | ModelPlan): string {
       `  ${c.name}: ${c.providers.map(providerText).join(' > ')}; graphOptimizationLevel=${s.graphOptimizationLevel}` +
         `${s.executionMode ? `, executionMode=${s.executionMode}` : ''}` +
         `${s.freeDimensionOverrides ? `, freeDimensionOverrides=${JSON.stringify(s.freeDimensionOverrides)}` : ''}` +
-        `${s.enableCpuMemArena === false ? ', enableCpuMemArena=false, enableMemPattern=false' : ''}`,
+        `${s.enableCpuMemArena === false ? ', enableCpuMemArena=false, enableMemPattern=false' : ''}` +
+        `${s.intraOpNumThreads !== undefined ? `, intraOpNumThreads=${s.intraOpNumThreads}` : ''}` +
+        `${s.extra ? `, extra=${JSON.stringify(s.extra)}` : ''}`,
     );
   }
   out.push('');

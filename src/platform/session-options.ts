@@ -163,6 +163,7 @@ export function componentSessionPlan(ctx: ProviderContext): ComponentSessionPlan
   if (ctx.ortPackage === 'onnxruntime-node') {
     session.intraOpNumThreads = s.numThreads ?? ctx.caps.cpu.logicalCores;
     session.interOpNumThreads = 1;
+    if (s.threadSpinning === false) session.extra = { session: { intra_op: { allow_spinning: '0' } } };
   }
   if (ctx.platform === 'webgpu' && s.computeShaderOptimizations) {
     session.freeDimensionOverrides = { batch_size: s.batchSize ?? 1 };

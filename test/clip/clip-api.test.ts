@@ -71,6 +71,23 @@ describe('optimizations are switchable and do not change results', () => {
     }
   });
 
+  it('gives the same text embeddings for any text batch size (padding to the longest is masked out)', async () => {
+    const texts = [
+      'a red circle',
+      'a photo of a small blue star on a plain background',
+      'green',
+      'a purple square',
+    ];
+    const a = await clipFromSource(source, { textCacheBytes: 0 }).embedTexts(texts);
+    const one = await clipFromSource(source, { textCacheBytes: 0, textBatchSize: 1 }).embedTexts(texts);
+    for (let i = 0; i < texts.length; i++) {
+      expect(Math.max(...a[i]!.map((v, j) => Math.abs(v - one[i]![j]!)))).toBeLessThan(1e-5);
+    }
+    expect(() => clipFromSource(source, { textBatchSize: 0 })).toThrow(
+      /textBatchSize must be a positive integer/,
+    );
+  });
+
   it('encodes each label once across a stream of zero-shot calls when the text cache is on', async () => {
     const cached = clipFromSource(source, {});
     const imgs = await Promise.all(

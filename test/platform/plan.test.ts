@@ -21,6 +21,29 @@ function thrown(fn: () => unknown): Error & { code: string; details: Record<stri
 
 const comp = (p: ModelPlan, name: string) => p.components.find((c) => c.name === name)!;
 
+describe('planModel: family defaults', () => {
+  const SPIN_OFF = { session: { intra_op: { allow_spinning: '0' } } };
+
+  it('turns ORT thread spinning off for dual encoders (their sessions alternate), unless the user says', () => {
+    const clip = plan({ pkg: fakePackage('clip') });
+    expect(clip.settings.threadSpinning).toMatchObject({ value: false, source: 'default:clip' });
+    for (const c of clip.components) expect(c.session.extra).toEqual(SPIN_OFF);
+    const on = plan({ pkg: fakePackage('clip'), config: { thread_spinning: true } });
+    for (const c of on.components) expect(c.session.extra).toBeUndefined();
+    const llava = plan({ pkg: fakePackage('llava') });
+    for (const c of llava.components) expect(c.session.extra).toBeUndefined();
+  });
+
+  it("creates a chat model's language model on first use, and loads components concurrently", () => {
+    const p = plan({ pkg: fakePackage('llava') });
+    expect(p.loading.lazy).toEqual(['embed_tokens', 'decoder_model_merged']);
+    expect(p.loading.parallel).toBe(true);
+    expect(comp(p, 'decoder_model_merged').loadSource).toContain('default:llava');
+    const blip = plan({ pkg: fakePackage('blip') });
+    expect(blip.loading.lazy).toEqual([]);
+  });
+});
+
 describe('planModel: where settings come from', () => {
   it('layers presets < transformers.js_config < user, recording each source', () => {
     const pkg = fakePackage('llava', {

@@ -53,8 +53,14 @@ export interface ClipSessions {
 }
 
 export interface ClipOptions {
-  /** Images (and texts) per inference call. Default 8. */
+  /** Images per vision call. Default 8. */
   batchSize?: number;
+  /**
+   * Texts per text call. Default 64: a label set is encoded at once, and a text row costs a
+   * fraction of an image, so one call per label set beats one per label (on ViT-B/32 with 2
+   * cores, 10 labels took 68 ms one by one and 20 ms in one call).
+   */
+  textBatchSize?: number;
   /** Run text and vision encoders concurrently when both are needed. Default true. */
   parallelEncoders?: boolean;
   /** Text-embedding cache size in bytes; 0 turns it off. Default 16 MiB. */
@@ -118,15 +124,16 @@ export class ClipModel {
     }
     this.opts = {
       batchSize: options.batchSize ?? 8,
+      textBatchSize: options.textBatchSize ?? 64,
       parallelEncoders: options.parallelEncoders ?? true,
       textCacheBytes: options.textCacheBytes ?? 16 * 1024 * 1024,
       overlapDecode: options.overlapDecode ?? true,
       ...options,
     };
-    if (!(Number.isInteger(this.opts.batchSize) && this.opts.batchSize >= 1)) {
-      throw new InputError('INPUT_INVALID', `batchSize must be a positive integer`, {
-        value: this.opts.batchSize,
-      });
+    for (const key of ['batchSize', 'textBatchSize'] as const) {
+      if (!(Number.isInteger(this.opts[key]) && this.opts[key] >= 1)) {
+        throw new InputError('INPUT_INVALID', `${key} must be a positive integer`, { value: this.opts[key] });
+      }
     }
     this.textCache =
       this.opts.textCacheBytes > 0
@@ -154,9 +161,9 @@ export class ClipModel {
     const todo = texts.map((t, i) => ({ t, i })).filter(({ i }) => !out[i]);
     // Unique texts only: a label list with repeats is encoded once per distinct text.
     const unique = [...new Set(todo.map((x) => x.t))];
-    for (let start = 0; start < unique.length; start += this.opts.batchSize) {
+    for (let start = 0; start < unique.length; start += this.opts.textBatchSize) {
       throwIfAborted(options.signal);
-      const chunk = unique.slice(start, start + this.opts.batchSize);
+      const chunk = unique.slice(start, start + this.opts.textBatchSize);
       const embeds = await this.runText(chunk);
       chunk.forEach((t, j) => {
         this.textCache?.set(this.cacheKey(t), embeds[j]!);
