@@ -3,6 +3,9 @@
  * the Pillow-exact image processor, and hands the host-free `ClipModel` its sessions (created
  * on first use through the platform plan) and a sharp-based decoder.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { ClipModel, type ClipOptions, type ImageInput } from '../families/clip/model.js';
 import { ImageProcessor, type ResampleMode } from '../image/processor.js';
@@ -12,6 +15,7 @@ import { TextTokenizer } from '../text/tokenizer.js';
 import { decodeImage } from './image/decode.js';
 import type { SessionSource } from '../runtime/session-source.js';
 import { ort } from './ort.js';
+import { resolveHubOptions } from './hub/options.js';
 import { type CreateLoaderOptions, createLoader } from './loader.js';
 
 export interface ClipSessionSource {
@@ -69,10 +73,25 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
     },
   };
   try {
+    const scaleCache =
+      options.logitScale === undefined && loader.package.components.model && planned.has('text_model')
+        ? await logitScaleCache(
+            loader.package,
+            options.cacheDir ?? resolveHubOptions({ ...options.hub }).cacheDir,
+          )
+        : undefined;
+    const known = await scaleCache?.read();
     const clip = clipFromSource(source, {
       batchSize: platform.plan.family.batchSize,
       parallelEncoders: platform.plan.family.parallelEncoderExecution,
       ...options,
+      ...(known && { logitScale: known.scale, logitBias: known.bias }),
+      ...(scaleCache && {
+        onLogitScale: async (v: { scale: number; bias: number }) => {
+          await scaleCache.write(v);
+          await options.onLogitScale?.(v);
+        },
+      }),
       ownsSource: true,
       releaseCombined,
     });
@@ -82,6 +101,45 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
     await source.dispose();
     throw e;
   }
+}
+
+/**
+ * The learned logit scale, kept on disk beside the other caches: reading it means creating the
+ * combined graph (as big as both towers: 577 MiB for ViT-B/32), so it is done once per model
+ * file, not once per process. Keyed by the combined file's path, size and modification time.
+ */
+async function logitScaleCache(pkg: ModelPackage, cacheDir: string) {
+  const file = pkg.components.model ? Object.values(pkg.components.model.variants)[0]?.file : undefined;
+  const local = file ? await pkg.files.localPath?.(file) : undefined;
+  if (!local) return undefined;
+  const st = await stat(local).catch(() => undefined);
+  if (!st) return undefined;
+  const key = createHash('sha256')
+    .update(JSON.stringify([local, st.size, st.mtimeMs]))
+    .digest('hex')
+    .slice(0, 32);
+  const path = join(cacheDir, 'logit-scale', `${key}.json`);
+  return {
+    async read(): Promise<{ scale: number; bias: number } | undefined> {
+      try {
+        const v = JSON.parse(await readFile(path, 'utf8')) as { scale: unknown; bias: unknown };
+        return typeof v.scale === 'number' && typeof v.bias === 'number'
+          ? { scale: v.scale, bias: v.bias }
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async write(v: { scale: number; bias: number }): Promise<void> {
+      // Best effort, atomic: a cache that cannot be written only costs the next start a calibration.
+      try {
+        await mkdir(dirname(path), { recursive: true });
+        const tmp = `${path}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify({ ...v, file: local }));
+        await rename(tmp, path);
+      } catch {}
+    },
+  };
 }
 
 export function clipFromSource(

@@ -74,7 +74,7 @@ export function explainPlan(plan: PlatformPlan | ModelPlan): string {
   out.push('');
   const mem = plan.memory;
   out.push(
-    `Memory (estimate): ${formatByteSize(mem.totalBytes)} = weights ${formatByteSize(mem.weightsBytes)} + KV cache ${formatByteSize(mem.kvCacheBytes)} + activations ${formatByteSize(mem.activationBytes)}` +
+    `Memory (estimate): ${formatByteSize(mem.totalBytes)} = weights ${formatByteSize(mem.weightsBytes)} + KV cache ${formatByteSize(mem.kvCacheBytes)} + activations ${formatByteSize(mem.activationBytes)} + runtime ${formatByteSize(mem.runtimeBytes)}` +
       (mem.budgetBytes !== undefined ? `; budget ${formatByteSize(mem.budgetBytes)}` : ''),
   );
   if (mem.kvCacheBytes > 0 || plan.generation) out.push(`  KV cache: ${mem.kvCacheNote}`);

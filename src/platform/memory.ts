@@ -54,6 +54,8 @@ export interface MemoryEstimate {
   readonly weightsBytes: number;
   readonly kvCacheBytes: number;
   readonly activationBytes: number;
+  /** ONNX Runtime itself: environment, thread pools, arenas, kernel registries (see RUNTIME_BYTES). */
+  readonly runtimeBytes: number;
   readonly totalBytes: number;
   readonly components: Readonly<Record<string, ComponentMemory>>;
   /** What the KV-cache number was computed from, or why it is 0. */
@@ -170,6 +172,13 @@ function kvCache(inp: MemoryInputs): { bytes: number; note: string } {
   };
 }
 
+/**
+ * What ONNX Runtime costs before any weight: measured with onnxruntime-node 1.30 on CPU as the
+ * resident-set growth for the tiny shapes models (1-2 MiB of weights, 2-3 sessions, one
+ * request): 41-42 MiB (`npm run bench -- memory`). Rounded to a base plus a per-session share.
+ */
+export const RUNTIME_BYTES = { base: 30 * 1024 * 1024, perSession: 4 * 1024 * 1024 } as const;
+
 export function estimateMemory(inp: MemoryInputs): MemoryEstimate {
   const components: Record<string, ComponentMemory> = {};
   let weights = 0;
@@ -185,11 +194,13 @@ export function estimateMemory(inp: MemoryInputs): MemoryEstimate {
   }
   const activations = Math.max(sequentialPeak, parallelSum);
   const kv = kvCache(inp);
+  const runtime = RUNTIME_BYTES.base + RUNTIME_BYTES.perSession * inp.components.length;
   return {
     weightsBytes: weights,
     kvCacheBytes: kv.bytes,
     activationBytes: activations,
-    totalBytes: weights + kv.bytes + activations,
+    runtimeBytes: runtime,
+    totalBytes: weights + kv.bytes + activations + runtime,
     components,
     kvCacheNote: kv.note,
   };

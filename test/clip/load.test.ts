@@ -3,6 +3,8 @@
  * the learned logit scale is read from the combined graph, which is released afterwards.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIP_MODEL } from '../../src/cli/paths.js';
@@ -27,6 +29,29 @@ describe('loadClip', () => {
       expect(warnings).toEqual([]);
     } finally {
       await clip.dispose();
+    }
+  });
+
+  it('keeps the learned scale on disk, so the next start does not open the combined graph again', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'mmrt-scale-'));
+    try {
+      const first = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', cacheDir });
+      expect((await first.logitScale()).scale).toBeCloseTo(ref.logit_scale, 3);
+      await first.dispose();
+      const files = await readdir(join(cacheDir, 'logit-scale'));
+      expect(files).toHaveLength(1);
+      // The next start reads the file: make its value recognisable.
+      const path = join(cacheDir, 'logit-scale', files[0]!);
+      await writeFile(path, JSON.stringify({ scale: 42, bias: 0 }));
+      const second = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', cacheDir });
+      expect((await second.logitScale()).scale).toBe(42);
+      await second.dispose();
+      // An explicit option still wins over the cache.
+      const third = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', cacheDir, logitScale: 7 });
+      expect((await third.logitScale()).scale).toBe(7);
+      await third.dispose();
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
     }
   });
 

@@ -231,8 +231,10 @@ describe('planModel: memory', () => {
     expect(half.memory.kvCacheBytes).toBe(2 * 4 * 2 * 32 * 512 * 2 * 2);
     const off = plan({ pkg, config: { kv_cache_enabled: false } });
     expect(off.memory.kvCacheBytes).toBe(0);
+    // ORT's own share: a measured base plus a share per session (three components here).
+    expect(p.memory.runtimeBytes).toBe(30 * MiB + 3 * 4 * MiB);
     expect(p.memory.totalBytes).toBe(
-      p.memory.weightsBytes + p.memory.kvCacheBytes + p.memory.activationBytes,
+      p.memory.weightsBytes + p.memory.kvCacheBytes + p.memory.activationBytes + p.memory.runtimeBytes,
     );
   });
 

@@ -70,6 +70,8 @@ export interface ClipOptions {
   /** Override the learned logit scale (and SigLIP bias) instead of reading it from the model. */
   logitScale?: number;
   logitBias?: number;
+  /** Called once the learned scale has been read from the combined graph (hosts cache it). */
+  onLogitScale?: (value: { scale: number; bias: number }) => void | Promise<void>;
   onWarning?: (message: string) => void;
 }
 
@@ -103,8 +105,10 @@ export class ClipModel {
   private readonly textCache: ByteLru<Float32Array> | undefined;
   private scale: Promise<{ scale: number; bias: number }> | undefined;
   readonly timings: ClipTimings = { textMs: 0, visionMs: 0, decodeMs: 0 };
-  private readonly opts: Required<Omit<ClipOptions, 'logitScale' | 'logitBias' | 'onWarning'>> &
-    Pick<ClipOptions, 'logitScale' | 'logitBias' | 'onWarning'>;
+  private readonly opts: Required<
+    Omit<ClipOptions, 'logitScale' | 'logitBias' | 'onWarning' | 'onLogitScale'>
+  > &
+    Pick<ClipOptions, 'logitScale' | 'logitBias' | 'onWarning' | 'onLogitScale'>;
 
   constructor(
     readonly modelId: string,
@@ -326,6 +330,7 @@ export class ClipModel {
       try {
         const scale = await this.calibrateScale();
         if (this.sessions.text && this.sessions.vision) await this.sessions.releaseCombined?.();
+        await this.opts.onLogitScale?.(scale);
         return scale;
       } catch (e) {
         // A session source that serves only the split encoders (a platform plan of the
