@@ -6,7 +6,7 @@ export { createSessionWithGraphCache } from './graph-cache.js';
 export { decodeImage, type DecodeOptions } from './image/decode.js';
 export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
 export { openSessionSource, type SimpleSourceOptions } from './session-source.js';
-export { clipFromSource, type NodeClipOptions } from './clip.js';
+export { clipFromSource, loadClip, type LoadClipOptions, type NodeClipOptions } from './clip.js';
 export {
   createPlatform,
   Platform,
@@ -15,7 +15,14 @@ export {
   type PlatformFallback,
   type ModelTypeOption,
 } from './platform.js';
-export { llavaFromSource, openLlava, type NodeLlavaOptions } from './llava.js';
+export {
+  llavaFromSource,
+  loadLlava,
+  openLlava,
+  type LoadLlavaOptions,
+  type LoadedLlava,
+  type NodeLlavaOptions,
+} from './llava.js';
 export {
   createLoader,
   loaderFromPlatform,
