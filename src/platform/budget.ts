@@ -24,7 +24,7 @@ export interface BudgetFit {
 }
 
 function breakdown(e: MemoryEstimate): string {
-  return `weights ${formatByteSize(e.weightsBytes)} + KV cache ${formatByteSize(e.kvCacheBytes)} + activations ${formatByteSize(e.activationBytes)}`;
+  return `weights ${formatByteSize(e.weightsBytes)} + KV cache ${formatByteSize(e.kvCacheBytes)} + activations ${formatByteSize(e.activationBytes)} + runtime ${formatByteSize(e.runtimeBytes)}`;
 }
 
 export function fitToBudget(

@@ -272,7 +272,7 @@ describe('planModel: memory', () => {
     expect(e).toBeInstanceOf(PlatformError);
     expect(e.code).toBe('MEMORY_BUDGET_EXCEEDED');
     expect(e.message).toMatch(
-      /^estimated memory [\d.]+ MiB \(weights [\d.]+ MiB \+ KV cache [\d.]+ MiB \+ activations [\d.]+ MiB\) exceeds the memory budget of 10\.0 MiB even with the smallest variants \(vision_encoder q4f16, embed_tokens q4f16, decoder_model_merged q4f16\); the plan as asked needed [\d.]+ GiB$/,
+      /^estimated memory [\d.]+ MiB \(weights [\d.]+ MiB \+ KV cache [\d.]+ MiB \+ activations [\d.]+ MiB \+ runtime [\d.]+ MiB\) exceeds the memory budget of 10\.0 MiB even with the smallest variants \(vision_encoder q4f16, embed_tokens q4f16, decoder_model_merged q4f16\); the plan as asked needed [\d.]+ GiB$/,
     );
     expect(e.details.budgetBytes).toBe(10 * MiB);
     expect(e.details.estimatedBytes as number).toBeGreaterThan(10 * MiB);
