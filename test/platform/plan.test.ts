@@ -240,8 +240,9 @@ describe('planModel: memory', () => {
 
   it('counts both encoders when they run in parallel', () => {
     const pkg = fakePackage('clip');
-    const vision = 1 * (50 * (3072 + 3 * 768) + 12 * 50 * 50) * 4;
-    const text = 1 * (77 * (2048 + 3 * 512) + 8 * 77 * 77) * 4;
+    // CLIP's family default: batches of 8.
+    const vision = 8 * (50 * (3072 + 3 * 768) + 12 * 50 * 50) * 4;
+    const text = 8 * (77 * (2048 + 3 * 512) + 8 * 77 * 77) * 4;
     expect(plan({ pkg }).memory.activationBytes).toBe(Math.max(vision, text));
     expect(plan({ pkg, config: { parallel_encoder_execution: true } }).memory.activationBytes).toBe(
       vision + text,
