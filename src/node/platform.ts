@@ -14,7 +14,7 @@ import { FAMILIES, type ModelFamily } from '../package/families.js';
 import type { PlatformName } from '../runtime/providers.js';
 import { type Session, type SessionSpec, createSession } from '../runtime/session.js';
 import { detectNode } from './detect.js';
-import { createSessionWithGraphCache } from './graph-cache.js';
+import { createSessionWithWeightCache } from './weight-cache.js';
 import { type OpenModelFilesOptions, openModelFiles } from './hub/index.js';
 import { resolveHubOptions } from './hub/options.js';
 import { ort, ortVersion } from './ort.js';
@@ -172,7 +172,7 @@ export class Platform {
       try {
         const spec = await this.specFor(c);
         if (plan.graphCache && typeof spec.model === 'string') {
-          return (await createSessionWithGraphCache(ort, spec, this.cacheDir, ortVersion())).session;
+          return (await createSessionWithWeightCache(ort, spec, this.cacheDir, ortVersion())).session;
         }
         return await createSession(ort, spec);
       } catch (e) {

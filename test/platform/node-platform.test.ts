@@ -117,7 +117,10 @@ describe('createPlatform (Node)', () => {
     expect(platform.plan.graphCache).toBe(true);
     const s = await platform.createSession('vision_model');
     await s.release();
-    expect((await readdir(join(cacheDir, 'graphs'))).some((f) => f.startsWith('vision_model-'))).toBe(true);
+    // The memory-mapped, pre-packed format (src/node/weight-cache.ts), as the loader uses.
+    expect(
+      (await readdir(join(cacheDir, 'graphs-external'))).some((f) => f.startsWith('vision_model-')),
+    ).toBe(true);
   });
 
   it('checks modelType against the package', async () => {

@@ -21,7 +21,9 @@ interface SampleLabels {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job on the shipped tiny models: classify the sample images with the tiny CLIP, then ask the tiny VLM about two of them (what `npm start` runs)')
+    .description(
+      'the main job on the shipped tiny models: classify the sample images with the tiny CLIP, then ask the tiny VLM about two of them (what `npm start` runs)',
+    )
     .option('-m, --model <path>', 'CLIP model folder', DEFAULT_CLIP_MODEL)
     .option('--vlm <path>', 'LLaVA-family model folder for the questions', DEFAULT_VLM_MODEL)
     .option('--no-vlm', 'skip the questions')
