@@ -10,8 +10,11 @@ base tile, then the grid's features in raster order with padding rows/columns re
 ONNX graphs (its shape depends on the image size); the runtime does it, with
 `image_newline.json` (same layout as test/llava/fixtures/tiny-llava-next).
 
-Training: starts from the tiny VLM's projector and decoder, frozen CLIP tower, learns the
-newline vector and adapts projector + decoder to the tiled features.
+Training: starts from the tiny VLM (CLIP tower, projector, decoder), learns the newline vector
+and fine-tunes the rest on tiled images, the tower at a lower learning rate. With the tower
+frozen, its last-layer patch features (CLS dropped) of squashed base images and of tiles that
+each hold part of the shape got 75% of the held-out shape answers right (400 steps; ~91% after
+1500); fine-tuned, 95.3% (colour 99.9%).
 """
 from __future__ import annotations
 
@@ -199,20 +202,30 @@ class LlavaNext(torch.nn.Module):
         return self.m.merge(t, self.m.embed(t), feats, iti)[0]
 
 
-def train(nx: LlavaNext, tok, items, hidden, iti: int, steps: int, batch: int = 32, lr: float = 1e-3,
-          seed: int = 0) -> None:
+def train(nx: LlavaNext, tok, items, tiles: np.ndarray, iti: int, steps: int, batch: int = 32, lr: float = 2e-3,
+          tower_lr: float = 1e-3, seed: int = 0) -> None:
+    """tiles: uint8 [N, T, T, 3]; the tower runs on each step's tiles (it is trained too)."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
-    params = [p for n, p in nx.named_parameters() if p.requires_grad and not n.startswith("m.vision_tower")]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
+    tower = [p for n, p in nx.named_parameters() if n.startswith("m.vision_tower")]
+    rest = [p for n, p in nx.named_parameters() if not n.startswith("m.vision_tower")]
+    params = rest + tower
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": rest, "lr": lr}, {"params": tower, "lr": tower_lr}], weight_decay=0.0,
+                            betas=(0.9, 0.98))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / steps)))
     lm = nx.m.language_model
     t0 = time.time()
     for step in range(steps):
-        rows, tgts = [], []
-        for j in nrng.integers(0, len(items), batch):
-            h, w, cls, start, n = items[int(j)]
-            feats = nx.features(hidden[start : start + n], h, w)
+        pick = [items[int(j)] for j in nrng.integers(0, len(items), batch)]
+        px = torch.from_numpy(normalize(np.concatenate([tiles[s : s + n] for _, _, _, s, n in pick])))
+        _, _, hs = nx.m.vision_tower(px, all_hidden=True)
+        hidden = hs[nx.m.vision_feature_layer][:, 1:]
+        rows, tgts, k = [], [], 0
+        for h, w, cls, _, n in pick:
+            feats = nx.features(hidden[k : k + n], h, w)
+            k += n
             ids, tgt = chat_example(tok, *render.CLASSES[cls], feats.shape[0], rng)
             rows.append(nx.merged(ids, feats, iti))
             tgts.append((ids, tgt))
@@ -231,7 +244,7 @@ def train(nx: LlavaNext, tok, items, hidden, iti: int, steps: int, batch: int = 
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        if (step + 1) % 100 == 0 or step == 0:
+        if (step + 1) % 250 == 0 or step == 0:
             print(f"  llava-next step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)", flush=True)
 
 
@@ -253,20 +266,18 @@ def accuracy(nx: LlavaNext, tok, items, hidden, iti: int, batch: int = 64) -> di
     return res
 
 
-def build(vlm: Llava, tok, out: str, iti: int, models_dir: str, samples: list[dict], steps: int = 400,
-          train_count: int = 4800, eval_per_set: int = 240, seed: int = 1234) -> dict:
+def build(vlm: Llava, tok, out: str, iti: int, models_dir: str, samples: list[dict], steps: int = 1500,
+          train_count: int = 12000, eval_per_set: int = 240, seed: int = 1234) -> dict:
     import copy
 
     torch.manual_seed(seed)
     nx = LlavaNext(copy.deepcopy(vlm), seed)
-    for p in nx.m.vision_tower.parameters():
-        p.requires_grad_(False)
     t = time.time()
     items, tiles = build_anyres(11, train_count)
-    hidden = tile_hidden(nx.m, tiles)
     print(f"  llava-next: {train_count} images, {len(tiles)} tiles in {time.time() - t:.0f}s", flush=True)
     nx.train()
-    train(nx, tok, items, hidden, iti, steps, seed=seed)
+    train(nx, tok, items, tiles, iti, steps, seed=seed)
+    del tiles
     nx.eval()
     evs = {}
     for name, s in (("gradient", 9001), ("noise", 9002), ("plain", 9003)):
@@ -278,7 +289,8 @@ def build(vlm: Llava, tok, out: str, iti: int, models_dir: str, samples: list[di
                    "all": round(sum(acc[k][q] * len(evs[k][0]) for k in acc) / n, 4)} for q in QUESTION_KEYS}
     print("llava-next answers:", answers, flush=True)
     export(nx, tok, out, iti, models_dir, samples)
-    return {"answers": answers, "pinpoints": PINPOINTS, "train_images": train_count, "steps": steps}
+    return {"answers": answers, "pinpoints": PINPOINTS, "train_images": train_count, "steps": steps,
+            "eval_images_per_set": eval_per_set}
 
 
 @torch.no_grad()
@@ -372,7 +384,9 @@ The shapes VLM adapted to LLaVA-Next's any-resolution input (`tools/shapes/llava
   The image is resized (bicubic, aspect kept) into the best of them, zero-padded, cut into
   64x64 tiles; the whole image squashed to 64x64 comes first.
 - `onnx/vision_encoder.onnx`: `pixel_values` [num_tiles, 3, 64, 64] -> `image_features`
-  [num_tiles, 16, 64] (strategy "default": the CLS feature is dropped; projected).
+  [num_tiles, 16, 64] (strategy "default": the CLS feature is dropped; projected). The tower,
+  projector and decoder start from `shapes-vlm` and are fine-tuned on tiled images, so the
+  weights differ from `shapes-vlm`'s.
 - Packing is the runtime's job, as in Hugging Face's `pack_image_features`: base tile's 16
   features, then the grid's features row by row with the padding rows/columns removed
   (`unpad_image`) and `image_newline.json` (64 floats) after each row. Token count as in

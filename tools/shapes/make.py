@@ -221,7 +221,8 @@ def vlm_reference(vlm, vtok, out: str, samples: list[dict]) -> dict:
     ref: dict = {"image_token_index": IMAGE_TOKEN_INDEX, "num_image_tokens": n_img, "cases": []}
     images = [samples[0]["file"], samples[5]["file"]]
     pxs = {f: load_px(os.path.join(out, "samples", f), size) for f in images}
-    ref["pixel_values_by_image"] = {f"samples/{f}": b64(p) for f, p in pxs.items()}
+    # pixel_values keyed by the image each case names (paths relative to models/)
+    ref["pixel_values"] = {f"samples/{f}": b64(p) for f, p in pxs.items()}
     convs = [
         (images[0], [first_user(render.QUESTIONS["color"])]),
         (images[0], [first_user(render.QUESTIONS["shape"])]),
@@ -244,19 +245,6 @@ def vlm_reference(vlm, vtok, out: str, samples: list[dict]) -> dict:
             "generated_ids": outs[0],
             "generated_text": vtok.decode(outs[0]),
         })
-    # the single-case view that test/llava/parity.test.ts reads: the colour question about
-    # shapes-vlm/sample.png (a copy of samples/<first>)
-    c0 = ref["cases"][0]
-    shutil.copyfile(os.path.join(out, "samples", images[0]), os.path.join(out, "shapes-vlm", "sample.png"))
-    ref.update({
-        "image": "sample.png",
-        "question": render.QUESTIONS["color"],
-        "prompt_ids": c0["input_ids"],
-        "pixel_values": ref["pixel_values_by_image"][c0["image"]],
-        "first_logits": c0["first_logits"],
-        "greedy": c0["generated_ids"],
-        "greedy_text": c0["generated_text"],
-    })
     return ref
 
 

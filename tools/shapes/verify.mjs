@@ -60,7 +60,7 @@ async function verifyVlm(dir) {
   const hasKeep = dec.inputNames.includes('num_logits_to_keep');
   const hidden = tc.hidden_size;
   for (const c of ref.cases) {
-    const px = tensorFromRef(ref.pixel_values_by_image[c.image]);
+    const px = tensorFromRef(ref.pixel_values[c.image]);
     const feats = (await vis.run(px.dims.length === 4 ? { pixel_values: px } : { pixel_values: px, ...(c.image_sizes ? { image_sizes: i64(c.image_sizes) } : {}) })).image_features;
     const e = (await emb.run({ input_ids: i64([c.input_ids]) })).inputs_embeds;
     const data = new Float32Array(e.data);
@@ -136,10 +136,73 @@ async function verifyVlm(dir) {
   }
 }
 
+// LLaVA-Next (tools/shapes/llava_next.py): the encoder per tile against the PyTorch tile
+// features, then the decoder fed the reference's packed features (packing is the runtime's job
+// and is tested through mmrt in test/llava/shapes-llava-next.test.ts).
+async function verifyLlavaNext(dir) {
+  console.log(`${dir}`);
+  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+  const tc = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).text_config;
+  const vis = await session(dir, 'vision_encoder.onnx');
+  const emb = await session(dir, 'embed_tokens.onnx');
+  const dec = await session(dir, 'decoder_model_merged.onnx');
+  const hidden = tc.hidden_size;
+  const keep = () => new ort.Tensor('int64', BigInt64Array.from([1n]), []);
+  for (const c of ref.cases) {
+    const tiles = (await vis.run({ pixel_values: tensorFromRef(c.pixel_values) })).image_features;
+    check(`vision_encoder ${c.image} (${c.num_tiles} tiles)`, maxDiff(tiles.data, Array.from(tensorFromRef(c.tile_features).data)));
+    const feats = tensorFromRef(c.image_features).data;
+    const data = new Float32Array((await emb.run({ input_ids: i64([c.prompt_ids]) })).inputs_embeds.data);
+    let k = 0;
+    c.prompt_ids.forEach((id, pos) => {
+      if (id === ref.image_token_index) data.set(feats.subarray(k * hidden, ++k * hidden), pos * hidden);
+    });
+    if (k !== c.num_image_tokens || k * hidden !== feats.length) {
+      failures++;
+      console.log(`  FAIL ${c.image}: ${k} image tokens vs ${feats.length / hidden} features`);
+      continue;
+    }
+    let total = c.prompt_ids.length;
+    let feeds = {
+      inputs_embeds: new ort.Tensor('float32', data, [1, total, hidden]),
+      attention_mask: i64([Array(total).fill(1)]),
+      position_ids: i64([Array.from({ length: total }, (_, i) => i)]),
+      num_logits_to_keep: keep(),
+    };
+    for (let i = 0; i < tc.num_hidden_layers; i++)
+      for (const kv of ['key', 'value'])
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, tc.num_key_value_heads, 0, tc.head_dim]);
+    const generated = [];
+    for (let step = 0; step < 16; step++) {
+      const o = await dec.run(feeds);
+      const V = o.logits.dims[2];
+      const last = o.logits.data.subarray(o.logits.data.length - V);
+      if (step === 0) check(`first-step logits (${c.image}, ${c.num_image_tokens} image tokens)`, maxDiff(last, c.first_logits));
+      let best = 0;
+      for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+      generated.push(best);
+      if (best === tc.eos_token_id) break;
+      total += 1;
+      feeds = {
+        inputs_embeds: (await emb.run({ input_ids: i64([[best]]) })).inputs_embeds,
+        attention_mask: i64([Array(total).fill(1)]),
+        position_ids: i64([[total - 1]]),
+        num_logits_to_keep: keep(),
+      };
+      for (let i = 0; i < tc.num_hidden_layers; i++)
+        for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = o[`present.${i}.${kv}`];
+    }
+    const same = JSON.stringify(generated) === JSON.stringify(c.greedy);
+    if (!same) failures++;
+    console.log(`  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(generated)} vs reference ${JSON.stringify(c.greedy)} ("${c.greedy_text}")`);
+  }
+}
+
 for (const name of ['shapes-clip', 'shapes-vlm', 'shapes-llava-next']) {
   const dir = join(root, name);
   if (!existsSync(join(dir, 'reference.json'))) continue;
   if (name.includes('clip')) await verifyClip(dir);
+  else if (name.includes('llava-next')) await verifyLlavaNext(dir);
   else await verifyVlm(dir);
 }
 if (failures) {
