@@ -111,6 +111,16 @@ describe('mmrt classify', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(errorLines(r.stderr).join('\n')).toMatch(/label.*\[INPUT_INVALID\]/);
+    // Checked before any model is opened: a folder that does not exist is not even looked at.
+    const early = await mmrt(
+      'classify',
+      files[0]!.path,
+      '--labels',
+      ' , ',
+      '--model',
+      join(dir, 'no-such-model'),
+    );
+    expect(errorLines(early.stderr).join('\n')).toMatch(/label.*\[INPUT_INVALID\]/);
   });
 
   it('a corrupt file in a batch: an error line naming it, the other images still classified, exit code 1', async () => {
@@ -199,6 +209,17 @@ describe('mmrt embed', () => {
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 64; j++) expect(Math.abs(matrix[i * 64 + j]! - vectors[i]![j]!)).toBeLessThan(1e-6);
     }
+  });
+
+  it('without --json prints a short line per input for people, and says how to get the vectors', async () => {
+    const r = await mmrt('embed', files[0]!.path, files[1]!.path);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      new RegExp(`^${files[0]!.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: 64-d \\[-?\\d\\.\\d{4}, `),
+    );
+    expect(r.stderr).toContain('--json');
   });
 
   it('a corrupt file among the inputs is a typed error naming it, with exit code 1', async () => {

@@ -97,6 +97,16 @@ export function registerClip(program: Command): void {
       .option('-k, --top <n>', 'labels to show per image', '3'),
   ).action(
     async (images: string[], opts: ClipCliOptions & { labels: string[]; template: string; top: string }) => {
+      // Checked before the model loads: a typo in the labels should not cost a model load.
+      if (opts.labels.length === 0) {
+        throw new InputError(
+          'INPUT_INVALID',
+          '--labels needs at least one non-empty label, e.g. --labels "cat,dog"',
+          {
+            value: opts.labels,
+          },
+        );
+      }
       const { clip, dispose } = await openClip(opts);
       try {
         const bar = progressBar('classify');
@@ -194,9 +204,17 @@ export function registerClip(program: Command): void {
               JSON.stringify(inputs.map((input, i) => ({ input, embedding: Array.from(vectors[i]!) }))),
             );
           process.stderr.write(`wrote ${vectors.length} x ${vectors[0]!.length} to ${opts.out}\n`);
-        } else {
+        } else if (opts.json) {
           for (const [i, input] of inputs.entries())
             out(JSON.stringify({ input, embedding: Array.from(vectors[i]!) }));
+        } else {
+          // For people: a glimpse of each vector; --json or -o give the whole of it.
+          for (const [i, input] of inputs.entries()) {
+            const v = vectors[i]!;
+            const head = Array.from(v.subarray(0, 4), (x) => x.toFixed(4)).join(', ');
+            out(`${input}: ${v.length}-d [${head}, …]`);
+          }
+          process.stderr.write('(--json prints the whole vectors, -o file.npy saves them)\n');
         }
       } finally {
         await dispose();
