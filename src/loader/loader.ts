@@ -202,7 +202,8 @@ export class MultimodalLoader implements SessionSource {
     this.onWarning?.(message);
   }
 
-  private linkSignal(signal: AbortSignal): void {
+  /** Abort the loader when `signal` fires; returns a function that stops listening. */
+  private linkSignal(signal: AbortSignal): () => void {
     const onAbort = () =>
       void this.shutdown(
         new LoadError(
@@ -217,6 +218,7 @@ export class MultimodalLoader implements SessionSource {
       );
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
   }
 
   /** The component being loaded right now (for abort messages). */
@@ -243,8 +245,17 @@ export class MultimodalLoader implements SessionSource {
   load(opts: LoadOptions = {}): Promise<LoadSummary> {
     if (opts.onProgress) this.progressHub.subscribe(opts.onProgress);
     if (opts.progressCallback) this.progressHub.subscribe(briefAdapter(opts.progressCallback));
-    if (opts.signal) this.linkSignal(opts.signal);
-    if (this.loadPromise) return this.loadPromise;
+    // This signal bounds this load: once the load has settled, aborting it changes nothing.
+    if (opts.signal) {
+      const unlink = this.linkSignal(opts.signal);
+      const p = this.loadPromise ?? this.startLoad();
+      p.then(unlink, unlink);
+      return p;
+    }
+    return this.loadPromise ?? this.startLoad();
+  }
+
+  private startLoad(): Promise<LoadSummary> {
     this.loadStartedAt = this.now();
     const eager = [...this.entries.values()].filter((e) => !e.lazy);
     for (const e of eager) if (e.status === 'idle') this.enqueue(e);

@@ -9,14 +9,16 @@ import { dirname, join } from 'node:path';
 import { InputError } from '../errors.js';
 import { ClipModel, type ClipOptions, type ImageInput } from '../families/clip/model.js';
 import { ImageProcessor, type ResampleMode } from '../image/processor.js';
-import type { ModelPackage } from '../package/describe.js';
+import type { ComponentVariant, ModelPackage } from '../package/describe.js';
 import type { Session } from '../runtime/session.js';
 import { TextTokenizer } from '../text/tokenizer.js';
 import { decodeImage } from './image/decode.js';
 import type { SessionSource } from '../runtime/session-source.js';
 import { ort } from './ort.js';
 import { resolveHubOptions } from './hub/options.js';
-import { type CreateLoaderOptions, createLoader } from './loader.js';
+import { LocalModelFiles } from './files.js';
+import { type CreateLoaderOptions, loaderFromPlatform } from './loader.js';
+import { type Platform, createPlatform } from './platform.js';
 
 export interface ClipSessionSource {
   readonly package: ModelPackage;
@@ -49,13 +51,23 @@ export interface LoadClipOptions
  * unless the options say otherwise. `clip.dispose()` releases its sessions.
  */
 export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
-  const loader = await createLoader({ ...options, modelType: 'multimodal' });
-  const platform = loader.platform;
-  for (const w of platform.warnings) options.onWarning?.(w);
+  // An option given as `undefined` means "not given": it must not hide the plan's value or a default.
+  const given = definedOnly(options);
+  // The signal bounds loading only: handed to the loader it would release a working model later.
+  const { signal, ...loaderOptions } = given;
+  const platform = await createPlatform({
+    ...loaderOptions,
+    ...(signal && { signal }),
+    modelType: 'multimodal',
+  });
+  const cacheDir = given.cacheDir ?? resolveHubOptions({ ...given.hub }).cacheDir;
+  const loader = loaderFromPlatform(platform, { ...loaderOptions, cacheDir });
+  for (const w of platform.warnings) given.onWarning?.(w);
   // The combined graph is outside the plan when the split pair is planned: it is opened once,
   // on the plan's platform, to read the learned logit scale, and released right after.
   const planned = new Set(platform.plan.components.map((c) => c.name));
   let combined: Promise<Session> | undefined;
+  let disposed = false;
   const releaseCombined = async () => {
     const s = combined;
     combined = undefined;
@@ -63,39 +75,43 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
   };
   const source: SessionSource = {
     package: loader.package,
-    session(component, signal) {
-      if (component !== 'model' || planned.has('model')) return loader.session(component, signal);
+    session(component, sessionSignal) {
+      if (component !== 'model' || planned.has('model')) return loader.session(component, sessionSignal);
+      if (disposed) return loader.session(component, sessionSignal); // the loader's typed "disposed" error
       combined ??= platform.createSession('model');
       return combined;
     },
     async dispose() {
+      disposed = true;
       await Promise.all([loader.dispose(), releaseCombined()]);
     },
   };
   try {
+    const wantsScale = given.logitScale === undefined && given.logitBias === undefined;
     const scaleCache =
-      options.logitScale === undefined && loader.package.components.model && planned.has('text_model')
-        ? await logitScaleCache(
-            loader.package,
-            options.cacheDir ?? resolveHubOptions({ ...options.hub }).cacheDir,
-          )
+      wantsScale && loader.package.components.model && planned.has('text_model')
+        ? await logitScaleCache(platform, cacheDir)
         : undefined;
     const known = await scaleCache?.read();
+    // A WebGPU plan may pin the batch dimension; texts must then come in batches of that size.
+    const pinned = platform.plan.components.find((c) => c.session.freeDimensionOverrides?.batch_size)?.session
+      .freeDimensionOverrides?.batch_size;
     const clip = clipFromSource(source, {
       batchSize: platform.plan.family.batchSize,
       parallelEncoders: platform.plan.family.parallelEncoderExecution,
-      ...options,
+      ...(pinned !== undefined && { textBatchSize: pinned }),
+      ...given,
       ...(known && { logitScale: known.scale, logitBias: known.bias }),
       ...(scaleCache && {
         onLogitScale: async (v: { scale: number; bias: number }) => {
           await scaleCache.write(v);
-          await options.onLogitScale?.(v);
+          await given.onLogitScale?.(v);
         },
       }),
       ownsSource: true,
       releaseCombined,
     });
-    if (options.preload) await loader.load(options.signal ? { signal: options.signal } : {});
+    if (given.preload) await loader.load(signal ? { signal } : {});
     return clip;
   } catch (e) {
     await source.dispose();
@@ -103,21 +119,35 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
   }
 }
 
+/** A copy without the keys whose value is `undefined`. */
+function definedOnly<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 /**
  * The learned logit scale, kept on disk beside the other caches: reading it means creating the
  * combined graph (as big as both towers: 577 MiB for ViT-B/32), so it is done once per model
- * file, not once per process. Keyed by the combined file's path, size and modification time.
+ * file, not once per process. Keyed by the variant the platform would open: a local file by
+ * path, size and modification time; a hub file by its repo, revision, path and listed size (the
+ * key never downloads anything).
  */
-async function logitScaleCache(pkg: ModelPackage, cacheDir: string) {
-  const file = pkg.components.model ? Object.values(pkg.components.model.variants)[0]?.file : undefined;
-  const local = file ? await pkg.files.localPath?.(file) : undefined;
-  if (!local) return undefined;
-  const st = await stat(local).catch(() => undefined);
-  if (!st) return undefined;
-  const key = createHash('sha256')
-    .update(JSON.stringify([local, st.size, st.mtimeMs]))
-    .digest('hex')
-    .slice(0, 32);
+async function logitScaleCache(platform: Platform, cacheDir: string) {
+  const pkg = platform.package;
+  let variant: ComponentVariant;
+  try {
+    variant = platform.unplannedVariant('model');
+  } catch {
+    return undefined;
+  }
+  let identity: unknown[];
+  if (pkg.files instanceof LocalModelFiles) {
+    const st = await stat(join(pkg.files.root, variant.file)).catch(() => undefined);
+    if (!st) return undefined;
+    identity = [pkg.files.root, variant.file, st.size, st.mtimeMs];
+  } else {
+    identity = [pkg.location, variant.file, variant.totalBytes];
+  }
+  const key = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 32);
   const path = join(cacheDir, 'logit-scale', `${key}.json`);
   return {
     async read(): Promise<{ scale: number; bias: number } | undefined> {
@@ -135,7 +165,7 @@ async function logitScaleCache(pkg: ModelPackage, cacheDir: string) {
       try {
         await mkdir(dirname(path), { recursive: true });
         const tmp = `${path}.${process.pid}.tmp`;
-        await writeFile(tmp, JSON.stringify({ ...v, file: local }));
+        await writeFile(tmp, JSON.stringify({ ...v, model: pkg.location, file: variant.file }));
         await rename(tmp, path);
       } catch {}
     },

@@ -106,7 +106,12 @@ function missingLibrary(name: ExecutionProviderName): string | undefined {
   const lib = PROVIDER_LIBRARIES[name];
   const dir = lib ? ortBinaryDir() : undefined;
   if (!lib || !dir) return undefined;
-  const present = readdirSync(dir).some((f) => f.includes(lib));
+  let present: boolean;
+  try {
+    present = readdirSync(dir).some((f) => f.includes(lib));
+  } catch {
+    return undefined; // cannot tell: let the probe decide
+  }
   return present ? undefined : `${lib} is not installed in ${dir}`;
 }
 
@@ -124,8 +129,9 @@ function missingGpuDevice(): string | undefined {
       return false;
     }
   };
-  if (has('/dev/dri', 'renderD') || has('/dev', 'nvidia')) return undefined;
-  return 'no GPU device on this machine (no /dev/dri/renderD* or /dev/nvidia*)';
+  // /dev/dxg: WSL2's path to the Windows GPU driver.
+  if (has('/dev/dri', 'renderD') || has('/dev', 'nvidia') || has('/dev', 'dxg')) return undefined;
+  return 'no GPU device on this machine (no /dev/dri/renderD*, /dev/nvidia* or /dev/dxg)';
 }
 
 export async function probeProviders(): Promise<ProviderStatus[]> {

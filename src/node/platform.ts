@@ -9,7 +9,7 @@ import type { HostCapabilities } from '../platform/capabilities.js';
 import { explainPlan, explainPlanJson } from '../platform/explain.js';
 import type { ComponentPlan, ModelPlan, PlanCandidate } from '../platform/plan-types.js';
 import { planModel } from '../platform/plan.js';
-import { describePackage, type ModelPackage } from '../package/describe.js';
+import { type ComponentVariant, describePackage, type ModelPackage } from '../package/describe.js';
 import { FAMILIES, type ModelFamily } from '../package/families.js';
 import type { PlatformName } from '../runtime/providers.js';
 import { type Session, type SessionSpec, createSession } from '../runtime/session.js';
@@ -117,6 +117,17 @@ export class Platform {
    * package has it, else fp32 or the first variant, with the same session options.
    */
   private unplanned(component: string): Pick<ComponentPlan, 'name' | 'file' | 'externalData' | 'session'> {
+    const variant = this.unplannedVariant(component);
+    return {
+      name: component,
+      file: variant.file,
+      externalData: variant.externalData.map((x) => x.file),
+      session: this.plan.components[0]!.session,
+    };
+  }
+
+  /** The file variant `createSession` opens for a component the plan left out (see above). */
+  unplannedVariant(component: string): ComponentVariant {
     const plan = this.plan;
     const info = this.package.components[component];
     const like = plan.components[0];
@@ -126,13 +137,7 @@ export class Platform {
         valid: [...plan.components.map((x) => x.name), ...Object.keys(this.package.components)],
       });
     }
-    const variant = info.variants[like.precision] ?? info.variants.fp32 ?? Object.values(info.variants)[0]!;
-    return {
-      name: component,
-      file: variant.file,
-      externalData: variant.externalData.map((x) => x.file),
-      session: like.session,
-    };
+    return info.variants[like.precision] ?? info.variants.fp32 ?? Object.values(info.variants)[0]!;
   }
 
   private async specFor(
@@ -168,7 +173,8 @@ export class Platform {
   async createSession(component: string): Promise<Session> {
     for (;;) {
       const plan = this.plan;
-      const c = plan.components.find((x) => x.name === component) ?? this.unplanned(component);
+      const planned = plan.components.find((x) => x.name === component);
+      const c = planned ?? this.unplanned(component);
       try {
         const spec = await this.specFor(c);
         if (plan.graphCache && typeof spec.model === 'string') {
@@ -176,7 +182,8 @@ export class Platform {
         }
         return await createSession(ort, spec);
       } catch (e) {
-        const next = this.modelPlan.requested === 'auto' ? this.nextCandidate() : -1;
+        // An optional extra (outside the plan) never moves the platform the planned parts run on.
+        const next = this.modelPlan.requested === 'auto' && planned ? this.nextCandidate() : -1;
         if (!(e instanceof MmrtError) || !FALLBACK_CODES.includes(e.code) || next < 0) throw e;
         const to = this.modelPlan.candidates[next] as PlanCandidate;
         this.fallbacks.push({

@@ -3,7 +3,7 @@
  * the learned logit scale is read from the combined graph, which is released afterwards.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,15 +18,60 @@ const ref = JSON.parse(readFileSync(join(DEFAULT_CLIP_MODEL, 'reference.json'), 
 describe('loadClip', () => {
   it('uses the learned logit scale of the combined graph, without a warning', async () => {
     const warnings: string[] = [];
+    const cacheDir = await mkdtemp(join(tmpdir(), 'mmrt-scale-')); // empty: the graph is really read
     const clip = await loadClip({
       model: DEFAULT_CLIP_MODEL,
       platform: 'cpu',
+      cacheDir,
       onWarning: (m) => warnings.push(m),
     });
     try {
       const { scale } = await clip.logitScale();
-      expect(scale).toBeCloseTo(ref.logit_scale, 3);
+      expect(scale).toBeCloseTo(ref.logit_scale, 4);
       expect(warnings).toEqual([]);
+    } finally {
+      await clip.dispose();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a changed model file is calibrated again, not served from the cache', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'mmrt-scale-model-'));
+    const model = join(root, 'clip');
+    const cacheDir = join(root, 'cache');
+    await cp(DEFAULT_CLIP_MODEL, model, { recursive: true });
+    try {
+      await (await loadClip({ model, platform: 'cpu', cacheDir })).logitScale();
+      const [entry] = await readdir(join(cacheDir, 'logit-scale'));
+      await writeFile(join(cacheDir, 'logit-scale', entry!), JSON.stringify({ scale: 42, bias: 0 }));
+      // Same bytes, new modification time: the key changes and the graph is read again.
+      const later = new Date(Date.now() + 5000);
+      await utimes(join(model, 'onnx', 'model.onnx'), later, later);
+      const clip = await loadClip({ model, platform: 'cpu', cacheDir });
+      expect((await clip.logitScale()).scale).toBeCloseTo(ref.logit_scale, 4);
+      await clip.dispose();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('treats options given as undefined as not given, and a later abort of the load signal leaves the model working', async () => {
+    const controller = new AbortController();
+    const clip = await loadClip({
+      model: DEFAULT_CLIP_MODEL,
+      platform: 'cpu',
+      batchSize: undefined,
+      textCacheBytes: undefined,
+      signal: controller.signal,
+      preload: true,
+    });
+    try {
+      controller.abort();
+      const [e] = await clip.embedTexts(['a red star']);
+      expect(e!.length).toBe(64);
+      // The text cache is on (its default), not switched off by the undefined value.
+      await clip.embedTexts(['a red star']);
+      expect(clip.textCacheStats()?.hits).toBe(1);
     } finally {
       await clip.dispose();
     }

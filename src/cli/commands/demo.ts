@@ -42,34 +42,37 @@ export function registerDemo(program: Command): void {
         platform: 'auto',
         onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
       });
-      const files = samples.images.map((s) => join(samplesDir, s.file));
-      // Create both sessions first, so load time is reported apart from classification.
-      await Promise.all([clip.embedTexts(['warm-up']), clip.embedImages([files[0]!])]);
-      const loadMs = performance.now() - t0;
-      const t1 = performance.now();
-      const results = await clip.zeroShot(files, labels, { template: 'a photo of a {}' });
-      const runMs = performance.now() - t1;
-      process.stdout.write(`mmrt demo — zero-shot classification with ${opts.model}\n`);
-      process.stdout.write(`${labels.length} labels: ${COLORS.join('/')} x ${SHAPES.join('/')}\n\n`);
-      let correct = 0;
-      samples.images.forEach((s, i) => {
-        const [best, second] = results[i]!;
-        const truth = `${s.color} ${s.shape}`;
-        const ok = best!.label === truth;
-        if (ok) correct++;
+      try {
+        const files = samples.images.map((s) => join(samplesDir, s.file));
+        // Create both sessions first, so load time is reported apart from classification.
+        await Promise.all([clip.embedTexts(['warm-up']), clip.embedImages([files[0]!])]);
+        const loadMs = performance.now() - t0;
+        const t1 = performance.now();
+        const results = await clip.zeroShot(files, labels, { template: 'a photo of a {}' });
+        const runMs = performance.now() - t1;
+        process.stdout.write(`mmrt demo — zero-shot classification with ${opts.model}\n`);
+        process.stdout.write(`${labels.length} labels: ${COLORS.join('/')} x ${SHAPES.join('/')}\n\n`);
+        let correct = 0;
+        samples.images.forEach((s, i) => {
+          const [best, second] = results[i]!;
+          const truth = `${s.color} ${s.shape}`;
+          const ok = best!.label === truth;
+          if (ok) correct++;
+          process.stdout.write(
+            `${ok ? '✓' : '✗'} ${s.file.padEnd(28)} ${best!.label.padEnd(16)} ${(best!.score * 100).toFixed(1).padStart(5)}%` +
+              `   (next: ${second!.label} ${(second!.score * 100).toFixed(1)}%)${ok ? '' : `   truth: ${truth}`}\n`,
+          );
+        });
+        const stats = clip.textCacheStats();
         process.stdout.write(
-          `${ok ? '✓' : '✗'} ${s.file.padEnd(28)} ${best!.label.padEnd(16)} ${(best!.score * 100).toFixed(1).padStart(5)}%` +
-            `   (next: ${second!.label} ${(second!.score * 100).toFixed(1)}%)${ok ? '' : `   truth: ${truth}`}\n`,
+          `\n${correct}/${samples.images.length} correct. load ${loadMs.toFixed(0)} ms, classify ${runMs.toFixed(0)} ms ` +
+            `(${(runMs / samples.images.length || 0).toFixed(1)} ms/image; decode ${clip.timings.decodeMs.toFixed(0)} ms, ` +
+            `vision ${clip.timings.visionMs.toFixed(0)} ms, text ${clip.timings.textMs.toFixed(0)} ms; ` +
+            `label cache ${stats?.entries ?? 0} entries)\n`,
         );
-      });
-      const stats = clip.textCacheStats();
-      process.stdout.write(
-        `\n${correct}/${samples.images.length} correct. load ${loadMs.toFixed(0)} ms, classify ${runMs.toFixed(0)} ms ` +
-          `(${(runMs / samples.images.length || 0).toFixed(1)} ms/image; decode ${clip.timings.decodeMs.toFixed(0)} ms, ` +
-          `vision ${clip.timings.visionMs.toFixed(0)} ms, text ${clip.timings.textMs.toFixed(0)} ms; ` +
-          `label cache ${stats?.entries ?? 0} entries)\n`,
-      );
-      await clip.dispose();
+      } finally {
+        await clip.dispose();
+      }
       if (opts.vlm !== false) await askDemo(opts.vlm, samplesDir, samples.images.slice(0, 2));
     });
 }

@@ -126,13 +126,14 @@ export class ClipModel {
         'CLIP needs text_model + vision_model or the combined model',
       );
     }
+    // Defaults after the caller's options: a key given as `undefined` still gets its default.
     this.opts = {
+      ...options,
       batchSize: options.batchSize ?? 8,
       textBatchSize: options.textBatchSize ?? 64,
       parallelEncoders: options.parallelEncoders ?? true,
       textCacheBytes: options.textCacheBytes ?? 16 * 1024 * 1024,
       overlapDecode: options.overlapDecode ?? true,
-      ...options,
     };
     for (const key of ['batchSize', 'textBatchSize'] as const) {
       if (!(Number.isInteger(this.opts[key]) && this.opts[key] >= 1)) {
@@ -318,7 +319,11 @@ export class ClipModel {
 
   /** The learned logit scale (and SigLIP's bias), read from the combined graph's outputs once. */
   logitScale(): Promise<{ scale: number; bias: number }> {
-    this.scale ??= this.resolveScale();
+    // A failure is not remembered: the next call tries again.
+    this.scale ??= this.resolveScale().catch((e: unknown) => {
+      this.scale = undefined;
+      throw e;
+    });
     return this.scale;
   }
 
@@ -327,17 +332,27 @@ export class ClipModel {
       return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
     let why = 'has no combined model.onnx';
     if (this.sessions.combined) {
+      const split = !!(this.sessions.text && this.sessions.vision);
+      let scale: { scale: number; bias: number };
       try {
-        const scale = await this.calibrateScale();
-        if (this.sessions.text && this.sessions.vision) await this.sessions.releaseCombined?.();
-        await this.opts.onLogitScale?.(scale);
-        return scale;
+        scale = await this.calibrateScale();
       } catch (e) {
-        // A session source that serves only the split encoders (a platform plan of the
-        // package's layout) cannot open `model`: zero-shot must still work on the split pair.
-        const missing = e instanceof MmrtError && e.code === 'MODEL_COMPONENT_MISSING';
-        if (!missing || !(this.sessions.text && this.sessions.vision)) throw e;
-        why = `could not open its combined model.onnx (${e.message})`;
+        // With the split pair, the combined graph is only a way to read the scale: zero-shot
+        // still works when it cannot be opened or run (a source that serves only the plan's
+        // components, a GPU without room for it), at the init scale and with a warning.
+        if (!split) throw e;
+        why = `could not use its combined model.onnx (${e instanceof Error ? e.message : String(e)})`;
+        scale = { scale: Number.NaN, bias: Number.NaN };
+      } finally {
+        if (split) await this.sessions.releaseCombined?.();
+      }
+      if (!Number.isNaN(scale.scale)) {
+        try {
+          await this.opts.onLogitScale?.(scale);
+        } catch (e) {
+          this.opts.onWarning?.(`onLogitScale failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        return scale;
       }
     }
     // Split-only packages do not carry the trained scale; HF's init value is the honest fallback.
