@@ -6,13 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLASSES, encode, heldOutSet } from '../helpers/shapes.js';
+import { type ImageServer, startImageServer } from '../helpers/http.js';
 
 const execFileP = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmrt.js');
@@ -136,27 +135,17 @@ describe('mmrt classify', () => {
   });
 
   describe('unreadable URLs', () => {
-    let server: Server;
-    let base: string;
-    let closedPort: number;
+    let server: ImageServer;
     beforeAll(async () => {
-      server = createServer((_req, res) => {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const probe = createServer();
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-      closedPort = (probe.address() as AddressInfo).port;
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      server = await startImageServer();
     });
     afterAll(async () => {
-      await new Promise<void>((resolve) => server?.close(() => resolve()));
+      await server?.close();
     });
 
     it('a 404 and a refused connection each give a typed message naming the URL, and exit code 1', async () => {
-      const missing = `${base}/missing.png`;
-      const refused = `http://127.0.0.1:${closedPort}/x.png`;
+      const missing = `${server.base}/missing.png`;
+      const refused = `http://127.0.0.1:${server.closedPort}/x.png`;
       const r = await mmrt('classify', files[2]!.path, missing, refused, '--labels', LABELS.join(','));
       expect(r.code).toBe(1);
       const errors = errorLines(r.stderr);

@@ -2,8 +2,6 @@
  * CLIP through the public API on the shipped tiny model: semantics on freshly rendered
  * images, each optimization switchable without changing results, and bad input.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import type { ClipModel } from '../../src/families/clip/model.js';
@@ -12,6 +10,7 @@ import { openSessionSource } from '../../src/node/session-source.js';
 import type { SessionSource } from '../../src/runtime/session-source.js';
 import { CLASSES, encode, heldOutSet } from '../helpers/shapes.js';
 import { DEFAULT_CLIP_MODEL } from '../../src/cli/paths.js';
+import { type ImageServer, startImageServer } from '../helpers/http.js';
 
 const LABELS = CLASSES.map(([c, s]) => `${c} ${s}`);
 
@@ -160,37 +159,21 @@ describe('bad input', () => {
 });
 
 describe('image URLs', () => {
-  let server: Server;
-  let base: string;
-  let closedPort: number;
+  let server: ImageServer;
   let png: Buffer;
   const image = heldOutSet(21, 1).find((im) => im.color === 'green' && im.shape === 'star')!;
 
   beforeAll(async () => {
     png = await encode(image);
-    // Serves /ok.png; everything else is a 404.
-    server = createServer((req, res) => {
-      if (req.url === '/ok.png') {
-        res.writeHead(200, { 'content-type': 'image/png' }).end(png);
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // A port nothing listens on: bind one, then let it go.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    closedPort = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    server = await startImageServer({ '/ok.png': png });
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server?.close(() => resolve()));
+    await server?.close();
   });
 
   it('embeds http: and data: URLs exactly as the same bytes given directly', async () => {
     const dataUrl = `data:image/png;base64,${png.toString('base64')}`;
-    const [fromBytes, fromHttp, fromData] = await clip.embedImages([png, `${base}/ok.png`, dataUrl]);
+    const [fromBytes, fromHttp, fromData] = await clip.embedImages([png, `${server.base}/ok.png`, dataUrl]);
     for (const e of [fromHttp!, fromData!]) {
       expect(Math.max(...e.map((v, j) => Math.abs(v - fromBytes![j]!)))).toBeLessThan(1e-6);
     }
@@ -200,7 +183,7 @@ describe('image URLs', () => {
 
   it('an http URL that answers 404 is a typed fetch error naming the URL and its index', async () => {
     const good = await encode(heldOutSet(4, 1)[0]!);
-    const url = `${base}/missing.png`;
+    const url = `${server.base}/missing.png`;
     const err = await clip.embedImages([good, url]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect(err).toMatchObject({ code: 'INPUT_FETCH_FAILED', details: { index: 1, value: url } });
@@ -209,7 +192,7 @@ describe('image URLs', () => {
   });
 
   it('a URL whose server refuses the connection is a typed fetch error naming the URL', async () => {
-    const url = `http://127.0.0.1:${closedPort}/x.png`;
+    const url = `http://127.0.0.1:${server.closedPort}/x.png`;
     const err = await clip.zeroShot([url], LABELS).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect(err).toMatchObject({ code: 'INPUT_FETCH_FAILED', details: { index: 0, value: url } });

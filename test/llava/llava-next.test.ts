@@ -14,34 +14,21 @@ import { ImageProcessor } from '../../src/image/processor.js';
 import { decodeImage } from '../../src/node/image/decode.js';
 import { openLlava } from '../../src/node/llava.js';
 import type { SessionSource } from '../../src/runtime/session-source.js';
+import { type B64Tensor, float32, maxAbsDiff } from '../shapes/reference.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'tiny-llava-next');
-interface B64 {
-  shape: number[];
-  base64: string;
-}
 interface Case {
   image: string;
   height: number;
   width: number;
   num_image_tokens: number;
   prompt_ids: number[];
-  pixel_values: B64;
-  image_features: B64;
+  pixel_values: B64Tensor;
+  image_features: B64Tensor;
   first_logits: number[];
   greedy: number[];
 }
 const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as { cases: Case[] };
-const f32 = (t: B64) => {
-  const b = Buffer.from(t.base64, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 
 let model: LlavaModel;
 let source: SessionSource;
@@ -70,14 +57,14 @@ describe.each(ref.cases)('LLaVA-Next $image ($width x $height)', (c) => {
     const preparer = new LlavaImagePreparer(config, ImageProcessor.fromConfig(pkg.preprocessorConfig));
     const prepared = preparer.prepare(await decodeImage(image));
     expect([...prepared.pixels.dims]).toEqual(c.pixel_values.shape);
-    expect(maxDiff(prepared.pixels.data, f32(c.pixel_values))).toBe(0);
+    expect(maxAbsDiff(prepared.pixels.data, float32(c.pixel_values))).toBe(0);
     expect(prepared.featureCount).toBe(c.num_image_tokens);
   });
 
   it('packs features, builds the prompt and generates as the PyTorch reference', async () => {
     const feats = await model.imageFeatures(image);
     expect(feats.count).toBe(c.num_image_tokens);
-    expect(maxDiff(feats.data, f32(c.image_features))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(feats.data, float32(c.image_features))).toBeLessThan(1e-4);
     expect((await model.promptIds(messages)).ids).toEqual(c.prompt_ids);
     let first: Float32Array | undefined;
     const r = await model.chat(messages, {
@@ -86,7 +73,7 @@ describe.each(ref.cases)('LLaVA-Next $image ($width x $height)', (c) => {
         if (step === 0) first = l.slice();
       },
     }).result;
-    expect(maxDiff(first!, c.first_logits)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(first!, c.first_logits)).toBeLessThan(1e-4);
     expect(r.tokenIds).toEqual(c.greedy);
   });
 });

@@ -16,11 +16,8 @@ import { openLlava } from '../../src/node/llava.js';
 import type { SessionSource } from '../../src/runtime/session-source.js';
 import { heldOutSet } from '../helpers/shapes.js';
 import { VLM_DIR } from './model.js';
+import { type B64Tensor, float32, maxAbsDiff } from '../shapes/reference.js';
 
-interface B64 {
-  shape: number[];
-  base64: string;
-}
 type RefContent = string | Array<{ type: 'image' } | { type: 'text'; text: string }>;
 interface RefCase {
   image: string;
@@ -33,20 +30,10 @@ interface RefCase {
 }
 const ref = JSON.parse(readFileSync(join(VLM_DIR, 'reference.json'), 'utf8')) as {
   cases: RefCase[];
-  pixel_values: Record<string, B64>;
+  pixel_values: Record<string, B64Tensor>;
 };
 /** Paths in reference.json are relative to the models folder. */
 const imagePath = (p: string) => join(dirname(VLM_DIR), p);
-const f32 = (t: B64) => {
-  const b = Buffer.from(t.base64, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 /** The reference's HF-style messages with the image marker bound to the case's image file. */
 function toMessages(c: RefCase): ChatMessage[] {
   return c.messages.map((m) =>
@@ -79,7 +66,7 @@ describe('parity with PyTorch (reference.json)', () => {
     for (const [file, want] of Object.entries(ref.pixel_values)) {
       const prepared = preparer.prepare(await decodeImage(imagePath(file)));
       expect([...prepared.pixels.dims]).toEqual(want.shape);
-      expect(maxAbsDiff(prepared.pixels.data, f32(want))).toBe(0);
+      expect(maxAbsDiff(prepared.pixels.data, float32(want))).toBe(0);
     }
   });
 
@@ -140,7 +127,7 @@ describe('parity with @huggingface/transformers on the same folder', () => {
       expect(own.text).toBe(c.prompt);
       const ours = await model.chat(toMessages(c)).result;
       expect(own.ids).toEqual([...ours.tokenIds]);
-      const exact = await peerGenerate(c.messages, image, f32(ref.pixel_values[c.image]!));
+      const exact = await peerGenerate(c.messages, image, float32(ref.pixel_values[c.image]!));
       expect(exact.ids).toEqual([...ours.tokenIds]);
     }
     // 2. freshly rendered images: with mmrt's pixels the peer must give the same tokens; through

@@ -15,13 +15,10 @@ import { ImageProcessor } from '../../src/image/processor.js';
 import { decodeImage } from '../../src/node/image/decode.js';
 import { type LoadedLlava, loadLlava } from '../../src/node/llava.js';
 import { CLASSES, renderShape } from '../helpers/shapes.js';
+import { type B64Tensor, float32, maxAbsDiff } from '../shapes/reference.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'models', 'shapes-llava-next');
 
-interface B64 {
-  shape: number[];
-  base64: string;
-}
 interface Case {
   /** Relative to the model folder. */
   image: string;
@@ -32,8 +29,8 @@ interface Case {
   num_image_tokens: number;
   prompt: string;
   prompt_ids: number[];
-  pixel_values: B64;
-  image_features: B64;
+  pixel_values: B64Tensor;
+  image_features: B64Tensor;
   first_logits: number[];
   greedy: number[];
   greedy_text: string;
@@ -42,16 +39,6 @@ interface Case {
 const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as {
   image_token_index: number;
   cases: Case[];
-};
-const f32 = (t: B64) => {
-  const b = Buffer.from(t.base64, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 };
 const userTurn = (image: ImageInput, text: string): ChatMessage[] => [
   {
@@ -89,13 +76,13 @@ describe('shapes-llava-next: parity with PyTorch (reference.json)', () => {
         ImageProcessor.fromConfig(pkg.preprocessorConfig),
       ).prepare(await decodeImage(image));
       expect([...prepared.pixels.dims]).toEqual(c.pixel_values.shape);
-      const pixelDiff = maxDiff(prepared.pixels.data, f32(c.pixel_values));
+      const pixelDiff = maxAbsDiff(prepared.pixels.data, float32(c.pixel_values));
       expect(prepared.featureCount).toBe(c.num_image_tokens);
 
       // features packed as pack_image_features does (unpad + image_newline per row)
       const feats = await model.imageFeatures(image);
       expect(feats.count).toBe(c.num_image_tokens);
-      const featDiff = maxDiff(feats.data, f32(c.image_features));
+      const featDiff = maxAbsDiff(feats.data, float32(c.image_features));
       expect(featDiff).toBeLessThan(1e-4);
 
       // prompt: one image token per packed feature
@@ -111,7 +98,7 @@ describe('shapes-llava-next: parity with PyTorch (reference.json)', () => {
           if (step === 0) first = l.slice();
         },
       }).result;
-      const logitDiff = maxDiff(first!, c.first_logits);
+      const logitDiff = maxAbsDiff(first!, c.first_logits);
       console.log(
         `[llava-next] ${c.image} ${c.width}x${c.height} grid ${c.best_resolution.join('x')}: ${c.num_tiles} tiles, ` +
           `${c.num_image_tokens} image tokens; max |diff| pixels ${pixelDiff.toExponential(2)}, ` +
