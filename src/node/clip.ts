@@ -15,10 +15,9 @@ import { TextTokenizer } from '../text/tokenizer.js';
 import { decodeImage } from './image/decode.js';
 import type { SessionSource } from '../runtime/session-source.js';
 import { ort } from './ort.js';
-import { resolveHubOptions } from './hub/options.js';
 import { LocalModelFiles } from './files.js';
-import { type CreateLoaderOptions, loaderFromPlatform } from './loader.js';
-import { type Platform, createPlatform } from './platform.js';
+import { type CreateLoaderOptions, planModelLoad } from './loader.js';
+import type { Platform } from './platform.js';
 
 export interface ClipSessionSource {
   readonly package: ModelPackage;
@@ -51,18 +50,8 @@ export interface LoadClipOptions
  * unless the options say otherwise. `clip.dispose()` releases its sessions.
  */
 export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
-  // An option given as `undefined` means "not given": it must not hide the plan's value or a default.
-  const given = definedOnly(options);
-  // The signal bounds loading only: handed to the loader it would release a working model later.
-  const { signal, ...loaderOptions } = given;
-  const platform = await createPlatform({
-    ...loaderOptions,
-    ...(signal && { signal }),
-    modelType: 'multimodal',
-  });
-  const cacheDir = given.cacheDir ?? resolveHubOptions({ ...given.hub }).cacheDir;
-  const loader = loaderFromPlatform(platform, { ...loaderOptions, cacheDir });
-  for (const w of platform.warnings) given.onWarning?.(w);
+  const { loader, options: given, signal, cacheDir } = await planModelLoad(options);
+  const platform = loader.platform;
   // The combined graph is outside the plan when the split pair is planned: it is opened once,
   // on the plan's platform, to read the learned logit scale, and released right after.
   const planned = new Set(platform.plan.components.map((c) => c.name));
@@ -117,11 +106,6 @@ export async function loadClip(options: LoadClipOptions): Promise<ClipModel> {
     await source.dispose();
     throw e;
   }
-}
-
-/** A copy without the keys whose value is `undefined`. */
-function definedOnly<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**

@@ -9,9 +9,7 @@ import type { ImageInput } from '../families/llava/messages.js';
 import { LlavaModel, type LlavaOptions } from '../families/llava/model.js';
 import type { SessionSource } from '../runtime/session-source.js';
 import { decodeImage } from './image/decode.js';
-import { resolveHubOptions } from './hub/options.js';
-import { type CreateLoaderOptions, type PlatformLoader, loaderFromPlatform } from './loader.js';
-import { createPlatform } from './platform.js';
+import { type CreateLoaderOptions, type PlatformLoader, planModelLoad } from './loader.js';
 import { ort } from './ort.js';
 import { openSessionSource, type SimpleSourceOptions } from './session-source.js';
 
@@ -75,22 +73,13 @@ export interface LoadedLlava {
  * The plan's KV-cache length becomes the default `kvCacheMaxLength`.
  */
 export async function loadLlava(options: LoadLlavaOptions): Promise<LoadedLlava> {
-  // `undefined` means "not given"; the signal bounds loading only (the loader would otherwise
-  // release a working model when it fires later).
-  const given = Object.fromEntries(
-    Object.entries(options).filter(([, v]) => v !== undefined),
-  ) as LoadLlavaOptions;
-  const { signal, ...rest } = given;
-  const platform = await createPlatform({ ...rest, ...(signal && { signal }), modelType: 'multimodal' });
-  const cacheDir = rest.cacheDir ?? resolveHubOptions({ ...rest.hub }).cacheDir;
-  const loader = loaderFromPlatform(platform, { ...rest, cacheDir });
-  const plan = platform.plan;
-  for (const w of platform.warnings) given.onWarning?.(w);
+  const { loader, options: given, signal } = await planModelLoad(options);
+  const plan = loader.platform.plan;
   try {
     const maxLength = plan.generation?.kvCache === false ? undefined : plan.generation?.maxLength;
     const model = await llavaFromSource(loader, {
       ...(maxLength !== undefined ? { kvCacheMaxLength: maxLength } : {}),
-      ...rest,
+      ...given,
     });
     await loader.load(signal ? { signal } : {});
     return { model, loader, dispose: () => loader.dispose() };

@@ -164,8 +164,42 @@ export interface CreateLoaderOptions extends CreatePlatformOptions, NodeLoaderOp
  */
 export async function createLoader(opts: CreateLoaderOptions): Promise<PlatformLoader> {
   const platform = await createPlatform(opts);
-  const cacheDir = opts.cacheDir ?? resolveHubOptions({ ...opts.hub }).cacheDir;
-  return loaderFromPlatform(platform, { ...opts, cacheDir });
+  return loaderFromPlatform(platform, { ...opts, cacheDir: cacheDirOf(opts) });
+}
+
+function cacheDirOf(opts: Pick<CreateLoaderOptions, 'cacheDir' | 'hub'>): string {
+  return opts.cacheDir ?? resolveHubOptions({ ...opts.hub }).cacheDir;
+}
+
+export interface ModelLoad<O> {
+  readonly loader: PlatformLoader;
+  /** The caller's options without the keys given as `undefined` and without `signal`. */
+  readonly options: O;
+  /** Pass to `loader.load()`: it bounds that load, not the model's life. */
+  readonly signal?: AbortSignal;
+  readonly cacheDir: string;
+}
+
+/**
+ * What the family `load*` functions share: plan the model and make its loader. A key given as
+ * `undefined` counts as not given (it must not hide the plan's value or a default), and the
+ * signal bounds planning and loading only — given to the loader itself it would release a
+ * working model when it fired later.
+ */
+export async function planModelLoad<O extends Omit<CreateLoaderOptions, 'modelType'>>(
+  options: O,
+): Promise<ModelLoad<Omit<O, 'signal'>>> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as O;
+  const { signal, ...rest } = given;
+  const platform = await createPlatform({ ...rest, ...(signal && { signal }), modelType: 'multimodal' });
+  for (const w of platform.warnings) rest.onWarning?.(w);
+  const cacheDir = cacheDirOf(rest);
+  return {
+    loader: loaderFromPlatform(platform, { ...rest, cacheDir }),
+    options: rest,
+    ...(signal && { signal }),
+    cacheDir,
+  };
 }
 
 /** Open a folder or hub id and make a loader without planning (tests, benchmarks). */

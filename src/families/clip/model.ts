@@ -330,34 +330,33 @@ export class ClipModel {
   private async resolveScale(): Promise<{ scale: number; bias: number }> {
     if (this.opts.logitScale !== undefined)
       return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
-    let why = 'has no combined model.onnx';
-    if (this.sessions.combined) {
-      const split = !!(this.sessions.text && this.sessions.vision);
-      let scale: { scale: number; bias: number };
-      try {
-        scale = await this.calibrateScale();
-      } catch (e) {
-        // With the split pair, the combined graph is only a way to read the scale: zero-shot
-        // still works when it cannot be opened or run (a source that serves only the plan's
-        // components, a GPU without room for it), at the init scale and with a warning.
-        if (!split) throw e;
-        why = `could not use its combined model.onnx (${e instanceof Error ? e.message : String(e)})`;
-        scale = { scale: Number.NaN, bias: Number.NaN };
-      } finally {
-        if (split) await this.sessions.releaseCombined?.();
-      }
-      if (!Number.isNaN(scale.scale)) {
-        try {
-          await this.opts.onLogitScale?.(scale);
-        } catch (e) {
-          this.opts.onWarning?.(`onLogitScale failed: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        return scale;
-      }
+    if (!this.sessions.combined) return this.initScale('has no combined model.onnx');
+    const split = !!(this.sessions.text && this.sessions.vision);
+    let scale: { scale: number; bias: number };
+    try {
+      scale = await this.calibrateScale();
+    } catch (e) {
+      // With the split pair, the combined graph is only a way to read the scale: zero-shot
+      // still works when it cannot be opened or run (a source that serves only the plan's
+      // components, a GPU without room for it), at the init scale and with a warning.
+      if (!split) throw e;
+      return this.initScale(
+        `could not use its combined model.onnx (${e instanceof Error ? e.message : String(e)})`,
+      );
+    } finally {
+      if (split) await this.sessions.releaseCombined?.();
     }
-    // Split-only packages do not carry the trained scale; HF's init value is the honest fallback.
-    const init = Number(this.config.logit_scale_init_value ?? 2.6592);
-    const scale = Math.exp(init);
+    try {
+      await this.opts.onLogitScale?.(scale);
+    } catch (e) {
+      this.opts.onWarning?.(`onLogitScale failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return scale;
+  }
+
+  /** Split-only packages do not carry the trained scale; HF's init value is the honest fallback. */
+  private initScale(why: string): { scale: number; bias: number } {
+    const scale = Math.exp(Number(this.config.logit_scale_init_value ?? 2.6592));
     const bias = Number(this.config.logit_bias_init_value ?? (this.kind === 'siglip' ? -10 : 0));
     this.opts.onWarning?.(
       `${this.modelId} ${why} to read the learned logit scale from; using exp(logit_scale_init_value) = ${scale.toFixed(3)}. Scores are then less peaked; pass logitScale to override.`,
