@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +10,7 @@ export default defineConfig({
     // ONNX Runtime sessions and sharp are native: forks isolate them best on 2 cores.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // Tests never read or write the user's cache (downloads, graph cache, logit scales).
+    env: { MMRT_CACHE_DIR: join(tmpdir(), `mmrt-test-cache-${process.pid}`) },
   },
 });

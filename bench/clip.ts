@@ -13,9 +13,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadClip } from '../src/node/clip.js';
+import { loadClip } from '../src/node/index.js';
 import { ortVersion } from '../src/node/ort.js';
-import { CLASSES, encode, renderShape } from '../test/helpers/shapes.js';
+import { CLASSES, encode, renderShape } from '../tools/shapes/render.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +63,13 @@ async function main(): Promise<void> {
 
   // ---- mmrt, through the public path: the platform plan (cpu) and its loader
   const fresh = async (opts: { textCacheBytes?: number; batchSize?: number }) => {
-    const clip = await loadClip({ model, platform: 'cpu', preload: true, ...opts });
+    const clip = await loadClip({
+      model,
+      platform: 'cpu',
+      loading: { preload: true },
+      ...(opts.batchSize !== undefined && { config: { batch_size: opts.batchSize } }),
+      clip: { ...(opts.textCacheBytes !== undefined && { textCacheBytes: opts.textCacheBytes }) },
+    });
     await clip.logitScale(); // read once from the combined graph, outside the timed region
     return clip;
   };

@@ -20,9 +20,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openLlava } from '../src/node/llava.js';
+import { loadLlava } from '../src/node/index.js';
 import { ortVersion } from '../src/node/ort.js';
-import { renderShape } from '../test/helpers/shapes.js';
+import { renderShape } from '../tools/shapes/render.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,7 +75,8 @@ interface Contender {
 
 async function loadMmrt(): Promise<Contender> {
   const t0 = performance.now();
-  const { model, dispose } = await openLlava(modelDir, { intraOpNumThreads: threads });
+  const model = await loadLlava({ model: modelDir, platform: 'cpu', config: { num_threads: threads } });
+  const dispose = () => model.dispose();
   const pixels = (run: number) => {
     const img = imageFor(run);
     return { data: img.rgb, width: img.width, height: img.height, channels: 3 as const };

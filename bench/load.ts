@@ -6,7 +6,6 @@
  *
  *   npm run bench -- load --model models-bench/clip-vit-b32 --model models-bench/smolvlm [--runs 5]
  *       [--image-tokens 64] [--threads N] [--precision fp32] [--configs seq-cold,seq-warm,...]
- *   npm run bench -- load --synthetic        (generated graphs, to try the benchmark itself)
  *
  * Without --model it takes every folder in models-bench/, else models/shapes-clip and
  * models/shapes-vlm. --image-tokens caps the image-feature rows fed to the VLM's first decoder
@@ -27,10 +26,13 @@ import { parseArgs } from 'node:util';
 import type { Tensor } from 'onnxruntime-common';
 import { dummyFeeds, warmupHints } from '../src/loader/warmup.js';
 import type { ComponentTiming } from '../src/loader/types.js';
+import { describePackage } from '../src/families/registry.js';
+import { MultimodalLoader } from '../src/loader/loader.js';
+import { loaderSpecFromPackage } from '../src/loader/spec.js';
 import { LocalModelFiles } from '../src/node/files.js';
-import { type SessionThreads, loaderFromPackage } from '../src/node/loader.js';
+import { nodeHost } from '../src/node/host.js';
 import { ort, ortVersion } from '../src/node/ort.js';
-import { describePackage, type ModelPackage } from '../src/package/describe.js';
+import type { ModelPackage } from '../src/package/describe.js';
 import type { Precision } from '../src/package/precision.js';
 import type { Feeds, Session } from '../src/runtime/session.js';
 
@@ -45,7 +47,6 @@ const { values } = parseArgs({
     precision: { type: 'string', default: 'fp32' },
     configs: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results', 'load.json') },
-    synthetic: { type: 'boolean', default: false },
     child: { type: 'string' },
     'image-tokens': { type: 'string' },
   },
@@ -57,12 +58,10 @@ interface Job {
   readonly model: string;
   readonly kind: Kind;
   readonly parallel: boolean;
-  readonly threads: SessionThreads;
+  readonly threads: 'main' | 'worker';
   /** 'off': no graph cache; 'on': use `cacheDir` (warm if primed, cold-store if empty). */
   readonly graphCache: 'off' | 'on';
   readonly cacheDir?: string;
-  /** 'external' (default): weights memory-mapped and pre-packed; 'inline': src/node/graph-cache.ts. */
-  readonly cacheFormat?: 'external' | 'inline';
   readonly lazy: readonly string[];
   readonly task: 'init' | 'first';
   readonly precision: Precision;
@@ -166,15 +165,16 @@ async function child(job: Job): Promise<ChildResult> {
   };
   const pkg = await describePackage(await LocalModelFiles.open(job.model));
   const openMs = performance.now() - t0;
-  const loader = loaderFromPackage(pkg, {
-    precision: job.precision,
-    parallel: job.parallel,
-    lazy: job.lazy,
-    sessionThreads: job.threads,
-    graphCache: job.graphCache === 'on',
-    ...(job.cacheFormat && { graphCacheFormat: job.cacheFormat }),
-    ...(job.cacheDir && { cacheDir: job.cacheDir }),
-    session: { intraOpNumThreads: job.intraOp, interOpNumThreads: 1, graphOptimizationLevel: job.optLevel },
+  const loader = new MultimodalLoader({
+    package: pkg,
+    plan: loaderSpecFromPackage(pkg, {
+      precision: job.precision,
+      parallel: job.parallel,
+      lazy: job.lazy,
+      graphCache: job.graphCache === 'on',
+      session: { intraOpNumThreads: job.intraOp, interOpNumThreads: 1, graphOptimizationLevel: job.optLevel },
+    }),
+    host: nodeHost({ sessionThreads: job.threads, ...(job.cacheDir && { cacheDir: job.cacheDir }) }),
   });
   const hints = warmupHints(pkg);
   let firstMs: number | undefined;
@@ -194,14 +194,14 @@ async function child(job: Job): Promise<ChildResult> {
       cpuMs = cpuNow();
     });
     const visionName = job.kind === 'clip' ? 'vision_model' : 'vision_encoder';
-    const vision = await loader.ready(visionName);
+    const vision = await loader.session(visionName);
     const tv = performance.now();
     const vout = await vision.run(dummyFeeds(ort, vision.inputs, hints));
     firstMs = performance.now() - t0;
     compute.visionRunMs = performance.now() - tv;
     if (job.kind === 'vlm') {
       const features = vout.image_features ?? Object.values(vout)[0]!;
-      const embed = await loader.ready('embed_tokens');
+      const embed = await loader.session('embed_tokens');
       const decoder = await loader.session('decoder_model_merged');
       const step = await firstToken(pkg, features, embed, decoder, job.imageTokens);
       token = step.token;
@@ -309,24 +309,6 @@ function configsFor(kind: Kind, warmDir: string): Config[] {
       job: { ...base, parallel: true, threads: 'worker', graphCache: 'on', cacheDir: warmDir },
     },
     {
-      id: 'seq-warm-inline',
-      about: 'sequential, graph cache hit, weights inside the cached graph (src/node/graph-cache.ts)',
-      job: {
-        ...base,
-        parallel: false,
-        threads: 'main',
-        graphCache: 'on',
-        cacheDir: warmDir,
-        cacheFormat: 'inline',
-      },
-    },
-    {
-      id: 'seq-store-inline',
-      about: 'sequential, inline graph cache on but empty (first start: writes it)',
-      job: { ...base, parallel: false, threads: 'main', graphCache: 'on', cacheFormat: 'inline' },
-      freshCache: true,
-    },
-    {
       id: 'seq-store',
       about: 'sequential, graph cache on but empty (first start: writes it)',
       job: { ...base, parallel: false, threads: 'main', graphCache: 'on' },
@@ -370,25 +352,6 @@ function configsFor(kind: Kind, warmDir: string): Config[] {
   ];
 }
 
-async function syntheticModels(): Promise<string[]> {
-  const { clipFiles, vlmFiles, writePackage } = await import('../test/loader/fixtures.js');
-  const { decoderModel } = await import('../test/loader/onnx-build.js');
-  const dir = await mkdtemp(join(os.tmpdir(), 'mmrt-bench-load-'));
-  const clip = await writePackage(
-    clipFiles({ visionLayers: 400, visionHidden: 128, textHidden: 64 }),
-    join(dir, 'synthetic-clip'),
-  );
-  const vlm = await writePackage(
-    vlmFiles({
-      visionLayers: 300,
-      visionHidden: 128,
-      override: { decoder_model_merged: decoderModel({ vocab: 20000, heads: 8, dim: 64 }) },
-    }),
-    join(dir, 'synthetic-vlm'),
-  );
-  return [clip, vlm];
-}
-
 function defaultModels(): string[] {
   const bench = join(ROOT, 'models-bench');
   if (existsSync(bench)) {
@@ -428,12 +391,9 @@ async function main(): Promise<void> {
   const intraOp = Number(values.threads ?? os.availableParallelism());
   const precision = values.precision as Precision;
   const imageTokens = values['image-tokens'] !== undefined ? Number(values['image-tokens']) : undefined;
-  const models =
-    values.model?.map((m) => resolve(m)) ?? (values.synthetic ? await syntheticModels() : defaultModels());
+  const models = values.model?.map((m) => resolve(m)) ?? defaultModels();
   if (models.length === 0) {
-    console.error(
-      'no models: pass --model <folder> (CLIP or LLaVA-layout VLM), or --synthetic to try generated graphs',
-    );
+    console.error('no models: pass --model <folder> (CLIP or LLaVA-layout VLM)');
     process.exit(1);
   }
   const only = values.configs?.split(',').map((s) => s.trim());
@@ -467,7 +427,7 @@ async function main(): Promise<void> {
     // runs) and writes the optimized graphs the *-warm configurations load.
     process.stdout.write('  priming (page cache, graph cache)... ');
     await runChild(jobOf(configs.find((c) => c.id === 'seq-cold') ?? configsFor(kind, warmDir)[0]!));
-    for (const id of ['seq-warm', 'seq-warm-inline']) {
+    for (const id of ['seq-warm']) {
       await runChild(jobOf(configsFor(kind, warmDir).find((c) => c.id === id)!));
     }
     console.log('done');
@@ -560,11 +520,6 @@ async function main(): Promise<void> {
         ceiling: createShare,
       },
       {
-        what: 'inline graph cache (graph-cache.ts) warm vs cold: init',
-        saving: saving('seq-warm-inline', 'initMs', seqCold),
-        ceiling: createShare,
-      },
-      {
         what: 'graph optimization off vs on (what optimizing costs): init',
         saving: saving('seq-noopt', 'initMs', seqCold),
         ceiling: createShare,
@@ -577,11 +532,6 @@ async function main(): Promise<void> {
       {
         what: 'graph cache first start (writes it) vs off: init',
         saving: saving('seq-store', 'initMs', seqCold),
-        ceiling: 0,
-      },
-      {
-        what: 'inline graph cache first start (writes it) vs off: init',
-        saving: saving('seq-store-inline', 'initMs', seqCold),
         ceiling: 0,
       },
       ...(
@@ -707,7 +657,7 @@ async function main(): Promise<void> {
       "Time to first result runs the vision component on dummy inputs of the model's input size (preprocessing excluded: it is the same in every configuration); the VLM first token is one decoder step on [image features; 16 prompt embeddings] with an empty KV cache, using the sessions directly.",
       'saving = 1 - median(config) / median(baseline); ceiling = the most that strategy could save given the measured per-component create times (formulas in ceilings).',
       'The machine may be shared: the 1-minute load average before each sample is recorded; cpuMs (all threads of the process) next to initMs shows how many cores a configuration really got. Read ratios, not absolute times.',
-      "Graph cache formats: 'external' (the loader's default, createSessionWithWeightCache in src/node/loader.ts) stores the optimized graph with its weights in a side file plus this CPU's pre-packed copies, memory-mapped on a hit; 'inline' (src/node/graph-cache.ts) stores the weights inside the optimized graph, which a hit must parse and copy again. The external entry takes about twice the weights' size on disk.",
+      "The graph cache (createSessionWithWeightCache in src/node/weight-cache.ts) stores the optimized graph with its weights in a side file plus this CPU's pre-packed copies, memory-mapped on a hit; an entry takes about twice the weights' size on disk. (An earlier 'inline' format, weights inside the optimized graph, saved 4.8% against this one's 71% and was removed.)",
       "Per-component create times in parallel or first-result configurations include waiting for the JS thread (another session's synchronous creation, or an inference run); the ceilings use the sequential 'seq-cold' times.",
     ],
     models: results,

@@ -28,40 +28,33 @@ interface ChildResult {
 const MiB = 1024 * 1024;
 
 async function child(model: string, graphCache: boolean): Promise<void> {
-  const { renderShape } = await import('../test/helpers/shapes.js');
-  const { loadClip } = await import('../src/node/clip.js');
-  const { loadLlava } = await import('../src/node/llava.js');
-  const { createPlatform } = await import('../src/node/platform.js');
+  const { renderShape } = await import('../tools/shapes/render.js');
+  const { loadClip, loadLlava, createPlacement } = await import('../src/node/index.js');
   // Importing ORT and sharp is part of the baseline, not of the model.
   const baseline = process.memoryUsage().rss;
   const config = { graphCache };
-  const platform = await createPlatform({ model, platform: 'cpu', config });
-  const plan = platform.plan;
+  const plan = (await createPlacement({ model, platform: 'cpu', config })).plan;
   const fileBytes = plan.components.reduce((s, c) => s + c.bytes, 0);
   const size = plan.model.family === 'clip' || plan.model.family === 'siglip' ? 224 : 336;
   const im = renderShape(7, size, size, 'red', 'circle', 'plain');
   const image = { data: im.rgb, width: im.width, height: im.height, channels: 3 as const };
   let loaded: number;
   if (plan.model.family === 'clip' || plan.model.family === 'siglip') {
-    const clip = await loadClip({ model, platform: 'cpu', config, preload: true });
+    const clip = await loadClip({ model, platform: 'cpu', config, loading: { preload: true } });
     loaded = process.memoryUsage().rss;
     await clip.zeroShot([image], ['a red circle', 'a blue square', 'a green star']);
     await clip.dispose();
   } else {
     // The decoder too: the estimate covers every component.
-    const {
-      model: vlm,
-      loader,
-      dispose,
-    } = await loadLlava({
+    const vlm = await loadLlava({
       model,
       platform: 'cpu',
       config: { ...config, language_model: { preload: true } },
     });
-    await loader.ready('decoder_model_merged');
+    await vlm.loader.session('decoder_model_merged');
     loaded = process.memoryUsage().rss;
     await vlm.ask(image, 'Describe the image.', { maxNewTokens: 16 }).result;
-    await dispose();
+    await vlm.dispose();
   }
   const peak = process.resourceUsage().maxRSS * 1024;
   const m = plan.memory;

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'MODEL_COMPONENT_MISSING'
   | 'MODEL_VARIANT_MISSING'
   | 'MODEL_ID_INVALID'
+  | 'MODEL_UNSUPPORTED'
   // hub downloads
   | 'DOWNLOAD_FAILED'
   | 'DOWNLOAD_INTEGRITY'

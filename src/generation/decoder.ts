@@ -6,7 +6,7 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import { ModelPackageError } from '../errors.js';
-import type { OrtModule } from '../host/types.js';
+import type { OrtModule } from '../host/host.js';
 import type { Session } from '../runtime/session.js';
 import { fromFloat32, toFloat32 } from './float16.js';
 import { KvCache, type KvLayout, kvLayoutOf } from './kv-cache.js';

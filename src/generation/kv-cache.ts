@@ -6,7 +6,7 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import { ModelPackageError, RuntimeError } from '../errors.js';
-import type { OrtModule } from '../host/types.js';
+import type { OrtModule } from '../host/host.js';
 import type { TensorInfo } from '../runtime/session.js';
 
 export type KvDtype = 'float32' | 'float16';

@@ -1,14 +1,14 @@
 /** The MultimodalLoader (host-free): parallel, lazy and progressive loading with real progress. */
 export { MultimodalLoader, type MultimodalLoaderOptions, type LoadOptions } from './loader.js';
 export { LoadError, componentError } from './errors.js';
-export { loaderSpecFromPlan, loaderSpecFromPackage, type PackageSpecOptions } from './spec.js';
+export { Placement, loaderSpecFromPlan, type PlatformFallback } from './placement.js';
+export { loaderSpecFromPackage, type PackageSpecOptions } from './spec.js';
 export { dummyFeeds, warmupHints, type WarmupHints } from './warmup.js';
 export type {
-  BriefProgressCallback,
+  ComponentProgressCallback,
   ComponentStatus,
   ComponentTiming,
-  CreatedSession,
-  HookContext,
+  LoadFailure,
   LoadPhase,
   LoadProgress,
   LoadSummary,

@@ -5,25 +5,29 @@
  * its vision encoder while the decoder is still loading. A failure or an abort releases every
  * session that was created, and reports which component failed and why.
  *
+ * A failure the spec's `fallback` can answer (under `platform: 'auto'`, a provider that cannot
+ * run here) moves the load to the next platform: every component not yet loaded takes the new
+ * plan's files and providers, so none retries the provider that failed, and the failed one
+ * loads again from the new files.
+ *
  * What "concurrently" buys depends on the host's ONNX Runtime: onnxruntime-node creates a
  * session synchronously on the calling thread, so in one thread creations take turns (only
  * downloads overlap them); the Node host can create each session in a worker thread instead
- * (`src/node/loader.ts`), where creations really run side by side. Read the benchmark
+ * (`sessionThreads: 'worker'`), where creations really run side by side. Read the benchmark
  * (`npm run bench -- load`) before expecting a gain.
  */
 import { MmrtError, ModelPackageError } from '../errors.js';
-import type { ModelFiles } from '../host/types.js';
+import type { ModelFiles } from '../host/host.js';
 import type { ModelPackage } from '../package/describe.js';
 import type { SessionSource } from '../runtime/session-source.js';
 import { type Session, type SessionSpec, createSession } from '../runtime/session.js';
 import { LoadError, componentError } from './errors.js';
+import type { Placement } from './placement.js';
 import { ProgressHub } from './progress.js';
 import type {
-  BriefProgressCallback,
+  ComponentProgressCallback,
   ComponentStatus,
   ComponentTiming,
-  CreatedSession,
-  HookContext,
   LoadPhase,
   LoadProgress,
   LoadSummary,
@@ -36,7 +40,8 @@ import { dummyFeeds, warmupHints } from './warmup.js';
 
 export interface MultimodalLoaderOptions {
   readonly package: ModelPackage;
-  readonly spec: LoaderSpec;
+  /** What to load: a placement's plan (with its platform fallbacks), or a fixed spec. */
+  readonly plan: Placement | LoaderSpec;
   readonly host: LoaderHost;
   /** Overrides `spec.parallel` (default true). */
   readonly parallel?: boolean;
@@ -45,9 +50,9 @@ export interface MultimodalLoaderOptions {
   /** Aborting stops downloads and session creation and releases what was created. */
   readonly signal?: AbortSignal;
   readonly onProgress?: (e: LoadProgress) => void;
-  /** The brief's `progress_callback(component, progress, message)`. */
-  readonly progressCallback?: BriefProgressCallback;
-  /** Non-fatal problems (a warm-up run that failed, a listener that threw). */
+  /** `progress_callback(component, progress, message)`. */
+  readonly progressCallback?: ComponentProgressCallback;
+  /** Non-fatal problems (a warm-up run that failed, a listener that threw, a platform fallback). */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -55,7 +60,7 @@ export interface LoadOptions {
   /** Aborts this load (and with it the loader: what was created is released). */
   readonly signal?: AbortSignal;
   readonly onProgress?: (e: LoadProgress) => void;
-  readonly progressCallback?: BriefProgressCallback;
+  readonly progressCallback?: ComponentProgressCallback;
 }
 
 interface Deferred<T> {
@@ -100,11 +105,12 @@ interface Timing {
 }
 
 interface Entry {
-  readonly c: LoaderComponent;
+  /** Replaced when a fallback moves the load to another platform. */
+  c: LoaderComponent;
   readonly lazy: boolean;
   readonly priority: number;
   readonly seq: number;
-  readonly bytes: number;
+  bytes: number;
   readonly warmup: boolean;
   status: ComponentStatus;
   /** Asked for by a caller: jumps the queue. */
@@ -113,9 +119,6 @@ interface Entry {
   session?: Session;
   timing?: Timing;
 }
-
-const isCreated = (x: Session | CreatedSession): x is CreatedSession =>
-  typeof (x as CreatedSession).session === 'object' && !('raw' in x);
 
 function mb(n: number): string {
   return `${(n / 1e6).toFixed(1)} MB`;
@@ -127,7 +130,9 @@ function abortedBy(signal: AbortSignal | undefined): boolean {
 
 export class MultimodalLoader implements SessionSource {
   readonly package: ModelPackage;
-  readonly spec: LoaderSpec;
+  /** The plan this loader follows, with its fallbacks; absent for a loader given a fixed spec. */
+  readonly placement?: Placement;
+  private currentSpec: LoaderSpec;
   readonly parallel: boolean;
   readonly warnings: string[] = [];
   private readonly host: LoaderHost;
@@ -149,18 +154,20 @@ export class MultimodalLoader implements SessionSource {
 
   constructor(opts: MultimodalLoaderOptions) {
     this.package = opts.package;
-    this.spec = opts.spec;
+    const spec = 'loaderSpec' in opts.plan ? opts.plan.loaderSpec() : opts.plan;
+    if ('loaderSpec' in opts.plan) this.placement = opts.plan;
+    this.currentSpec = spec;
     this.host = opts.host;
     this.files = opts.package.files;
-    this.parallel = opts.parallel ?? opts.spec.parallel ?? true;
+    this.parallel = opts.parallel ?? spec.parallel ?? true;
     if (opts.onWarning) this.onWarning = opts.onWarning;
     this.progressHub = new ProgressHub(
       () => this.now(),
       (e) => this.warn(`a progress listener threw: ${e instanceof Error ? e.message : String(e)}`),
     );
-    const prefetch = this.host.prefetch !== undefined || this.files.prefetch !== undefined;
-    const reads = this.host.source !== undefined || this.files.localPath === undefined;
-    opts.spec.components.forEach((c, seq) => {
+    const prefetch = this.files.prefetch !== undefined;
+    const reads = this.files.localPath === undefined;
+    spec.components.forEach((c, seq) => {
       if (this.entries.has(c.name)) {
         throw new ModelPackageError('MODEL_COMPONENT_MISSING', `the loader spec names "${c.name}" twice`, {
           value: c.name,
@@ -182,7 +189,7 @@ export class MultimodalLoader implements SessionSource {
       this.progressHub.register(c.name, bytes, lazy, { download: prefetch, read: reads, warmup });
     });
     if (opts.onProgress) this.progressHub.subscribe(opts.onProgress);
-    if (opts.progressCallback) this.progressHub.subscribe(briefAdapter(opts.progressCallback));
+    if (opts.progressCallback) this.progressHub.subscribe(callbackAdapter(opts.progressCallback));
     if (opts.signal) this.linkSignal(opts.signal);
   }
 
@@ -227,6 +234,11 @@ export class MultimodalLoader implements SessionSource {
     return '*';
   }
 
+  /** What is being loaded: the spec of the platform in use (it changes after a fallback). */
+  get spec(): LoaderSpec {
+    return this.currentSpec;
+  }
+
   /** Names of the components, eager first, in start order. */
   get components(): readonly string[] {
     return [...this.entries.values()].sort(compare).map((e) => e.c.name);
@@ -244,7 +256,7 @@ export class MultimodalLoader implements SessionSource {
    */
   load(opts: LoadOptions = {}): Promise<LoadSummary> {
     if (opts.onProgress) this.progressHub.subscribe(opts.onProgress);
-    if (opts.progressCallback) this.progressHub.subscribe(briefAdapter(opts.progressCallback));
+    if (opts.progressCallback) this.progressHub.subscribe(callbackAdapter(opts.progressCallback));
     // This signal bounds this load: once the load has settled, aborting it changes nothing.
     if (opts.signal) {
       const unlink = this.linkSignal(opts.signal);
@@ -310,9 +322,20 @@ export class MultimodalLoader implements SessionSource {
     });
   }
 
-  /** Resolves with the session once `component` is ready (starting it if it is lazy). */
-  ready(component: string, signal?: AbortSignal): Promise<Session> {
-    return this.session(component, signal);
+  /**
+   * Release one component's session, for a component needed once (CLIP's combined graph, read
+   * for its logit scale). It loads again if asked for later; one still loading is left alone.
+   */
+  async release(component: string): Promise<void> {
+    const e = this.entry(component);
+    if (e.status !== 'ready' || !e.session) return;
+    const session = e.session;
+    e.session = undefined;
+    e.status = 'idle';
+    e.demand = undefined;
+    e.ready = deferred<Session>();
+    this.progressHub.reset(component);
+    await session.release().catch(() => undefined);
   }
 
   /** Subscribe to progress events; returns the unsubscribe function. */
@@ -335,7 +358,13 @@ export class MultimodalLoader implements SessionSource {
     const out: ComponentTiming[] = [];
     for (const e of [...this.entries.values()].sort(compare)) {
       if (!e.timing) continue;
-      out.push({ component: e.c.name, lazy: e.lazy, bytes: e.bytes, ...e.timing });
+      out.push({
+        component: e.c.name,
+        lazy: e.lazy,
+        bytes: e.bytes,
+        ...(e.c.platform && { platform: e.c.platform }),
+        ...e.timing,
+      });
     }
     return out;
   }
@@ -379,7 +408,9 @@ export class MultimodalLoader implements SessionSource {
 
   private pump(): void {
     if (this.fatal !== undefined) return;
-    const limit = this.parallel ? Math.max(1, this.spec.maxConcurrency ?? Number.POSITIVE_INFINITY) : 1;
+    const limit = this.parallel
+      ? Math.max(1, this.currentSpec.maxConcurrency ?? Number.POSITIVE_INFINITY)
+      : 1;
     while (this.running < limit && this.queue.length > 0) {
       this.queue.sort(compare);
       const e = this.queue.shift()!;
@@ -393,10 +424,6 @@ export class MultimodalLoader implements SessionSource {
     }
   }
 
-  private ctx(): HookContext {
-    return { signal: this.controller.signal, package: this.package, spec: this.spec };
-  }
-
   private emit(e: Entry, phase: LoadPhase, loaded: number, total: number, message: string): void {
     this.progressHub.emit(e.c.name, phase, loaded, total, message);
   }
@@ -404,6 +431,7 @@ export class MultimodalLoader implements SessionSource {
   private async run(e: Entry): Promise<void> {
     const { c } = e;
     const signal = this.controller.signal;
+    const spec = this.currentSpec;
     const timing: Timing = { startedAt: this.now() };
     e.timing = timing;
     e.status = 'loading';
@@ -430,6 +458,7 @@ export class MultimodalLoader implements SessionSource {
     } catch (err) {
       if (session) await session.release().catch(() => undefined);
       e.session = undefined;
+      if (!signal.aborted && this.fatal === undefined && this.fallBack(e, spec, err)) return this.run(e);
       this.failed(
         e,
         signal.aborted && this.fatal !== undefined ? this.fatal : componentError(err, c.name, phase),
@@ -437,24 +466,56 @@ export class MultimodalLoader implements SessionSource {
     }
   }
 
+  /**
+   * Ask the spec where a failure can move the load. When it moves, every component not yet
+   * loaded takes its entry of the new spec (`spec` is the one the failed attempt started from:
+   * a second failure from the same platform, seen after the first moved it, just retries).
+   */
+  private fallBack(e: Entry, spec: LoaderSpec, error: unknown): boolean {
+    if (spec !== this.currentSpec) {
+      // Another component moved the load meanwhile: retry this one from the current spec.
+      const c = this.currentSpec.components.find((x) => x.name === e.c.name);
+      if (c) this.retarget(e, c);
+      return true;
+    }
+    const ready = [...this.entries.values()].filter((x) => x.status === 'ready').map((x) => x.c.name);
+    const next = spec.fallback?.({ component: e.c.name, error, ready });
+    if (!next) return false;
+    this.currentSpec = next;
+    for (const c of next.components) {
+      const x = this.entries.get(c.name);
+      if (!x || x.status === 'ready' || (x.status === 'loading' && x !== e)) continue;
+      this.retarget(x, c);
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    this.warn(
+      `"${e.c.name}" failed on ${e.c.platform ?? 'its platform'} (${reason}); loading on ${next.components.find((c) => c.name === e.c.name)?.platform ?? 'the next platform'}`,
+    );
+    return true;
+  }
+
+  private retarget(e: Entry, c: LoaderComponent): void {
+    e.c = c;
+    e.bytes = c.bytes ?? this.knownBytes(c.file) ?? e.bytes;
+    this.progressHub.resize(c.name, e.bytes);
+  }
+
   private async download(e: Entry, timing: Timing): Promise<void> {
     const { c } = e;
-    const prefetch =
-      this.host.prefetch?.bind(this.host) ??
-      (this.files.prefetch
-        ? (file: string, ctx: HookContext & { onProgress: (l: number, t: number | undefined) => void }) =>
-            this.files.prefetch!(file, { signal: ctx.signal, onProgress: ctx.onProgress })
-        : undefined);
-    if (!prefetch) return;
+    const files = this.files;
+    if (!files.prefetch) return;
+    const prefetch = (
+      file: string,
+      opts: { onProgress: (loaded: number, total: number | undefined) => void },
+    ) => files.prefetch!(file, { signal: this.controller.signal, onProgress: opts.onProgress });
     const t = performance.now();
-    const files = [c.file, ...(c.externalData ?? [])];
+    const wanted = [c.file, ...(c.externalData ?? [])];
     let before = 0;
-    this.emit(e, 'download', 0, e.bytes, `fetching ${files.length} file(s), ${mb(e.bytes)}`);
-    for (const file of files) {
+    this.emit(e, 'download', 0, e.bytes, `fetching ${wanted.length} file(s), ${mb(e.bytes)}`);
+    for (const file of wanted) {
       let last = 0;
       let lastTotal = 0;
       await prefetch(file, {
-        ...this.ctx(),
         onProgress: (loaded, total) => {
           if (loaded < last) return;
           last = loaded;
@@ -479,10 +540,8 @@ export class MultimodalLoader implements SessionSource {
     const t = performance.now();
     const onProgress = (loaded: number, total: number) =>
       this.emit(e, 'read', loaded, total, `reading ${c.file}: ${mb(loaded)} of ${mb(total)}`);
-    const src = this.host.source
-      ? await this.host.source(c, { ...this.ctx(), onProgress })
-      : await defaultSource(this.files, c, e.bytes, this.controller.signal, onProgress);
-    if (typeof src.model !== 'string' || this.host.source) timing.readMs = performance.now() - t;
+    const src = await defaultSource(this.files, c, e.bytes, this.controller.signal, onProgress);
+    if (typeof src.model !== 'string') timing.readMs = performance.now() - t;
     return src;
   }
 
@@ -499,12 +558,13 @@ export class MultimodalLoader implements SessionSource {
     const eps = (c.session?.providers ?? ['cpu']).map((p) => (typeof p === 'string' ? p : p.name)).join(', ');
     this.emit(e, 'create', 0, e.bytes, `creating the ${c.name} session (${eps})`);
     const t = performance.now();
+    const graphCache = this.currentSpec.graphCache ?? false;
     const made = this.host.createSession
-      ? await this.host.createSession(spec, c, this.ctx())
-      : await createSession(this.host.ort, spec);
-    const session = isCreated(made) ? made.session : made;
+      ? await this.host.createSession(spec, { graphCache })
+      : { session: await createSession(this.host.ort, spec) };
+    const session = made.session;
     timing.createMs = performance.now() - t;
-    if (isCreated(made) && made.cache) timing.cache = made.cache;
+    if (made.cache) timing.cache = made.cache;
     // ORT cannot stop a creation half-way; one that finished after an abort is released now.
     if (abortedBy(signal)) {
       await session.release().catch(() => undefined);
@@ -520,9 +580,7 @@ export class MultimodalLoader implements SessionSource {
     this.emit(e, 'warmup', 0, 1, `warm-up run of ${c.name} on dummy inputs`);
     const t = performance.now();
     try {
-      const feeds = this.host.warmupFeeds
-        ? await this.host.warmupFeeds(session, c, this.ctx())
-        : dummyFeeds(this.host.ort, session.inputs, warmupHints(this.package));
+      const feeds = dummyFeeds(this.host.ort, session.inputs, warmupHints(this.package));
       await session.run(feeds);
     } catch (err) {
       if (this.controller.signal.aborted) throw err;
@@ -610,7 +668,7 @@ function readyMessage(e: Entry, t: Timing): string {
   return `${e.c.name} ready (${parts.join(', ')})`;
 }
 
-function briefAdapter(cb: BriefProgressCallback): (e: LoadProgress) => void {
+function callbackAdapter(cb: ComponentProgressCallback): (e: LoadProgress) => void {
   return (e) => cb(e.component, e.percent, e.message);
 }
 

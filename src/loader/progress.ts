@@ -27,7 +27,7 @@ class ComponentProgress {
 
   constructor(
     readonly name: string,
-    readonly bytes: number,
+    public bytes: number,
     readonly lazy: boolean,
     phases: PhaseSet,
   ) {
@@ -76,6 +76,12 @@ export class ProgressHub {
   register(name: string, bytes: number, lazy: boolean, phases: PhaseSet): void {
     // A component with unknown size still counts (1 byte) so the overall can reach 100.
     this.components.set(name, new ComponentProgress(name, Math.max(1, bytes), lazy, phases));
+  }
+
+  /** A component's weight changed (a fallback picked another file); its progress stays. */
+  resize(name: string, bytes: number): void {
+    const c = this.components.get(name);
+    if (c) c.bytes = Math.max(1, bytes);
   }
 
   /** Forget the progress of a component that will load again (a lazy one after a failure). */

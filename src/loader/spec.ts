@@ -1,39 +1,13 @@
 /**
- * Where a loader spec comes from: a platform plan (the full path: per-component precision,
- * providers, session options, eager/lazy, order, warm-up, graph cache), or a package and one
- * precision (tests, callers without planning).
+ * A loader spec without planning: every component at one precision with the same session
+ * options (tests, benchmarks). The planned path is `Placement.loaderSpec()`.
  */
 import { componentVariant, type ModelPackage } from '../package/describe.js';
+import { componentSpec } from '../package/family-spec.js';
 import type { Precision } from '../package/precision.js';
-import { ROLE_LOAD_ORDER, componentSpec } from '../platform/component-roles.js';
-import type { PlatformPlan } from '../platform/plan-types.js';
+import { ROLE_LOAD_ORDER } from '../platform/component-roles.js';
 import type { SessionOptions } from '../runtime/session.js';
 import type { LoaderComponent, LoaderSpec } from './types.js';
-
-/** Map a plan onto a loader spec: priorities follow `loading.order`, lazy components come last. */
-export function loaderSpecFromPlan(
-  plan: Pick<PlatformPlan, 'components' | 'loading' | 'graphCache'>,
-): LoaderSpec {
-  const order = plan.loading.order;
-  const rank = (name: string, i: number) => {
-    const at = order.indexOf(name);
-    return at >= 0 ? at : order.length + i;
-  };
-  return {
-    parallel: plan.loading.parallel,
-    graphCache: plan.graphCache,
-    components: plan.components.map((c, i) => ({
-      name: c.name,
-      file: c.file,
-      externalData: c.externalData,
-      bytes: c.bytes,
-      session: c.session,
-      loadStrategy: c.loadStrategy,
-      priority: rank(c.name, i),
-      warmup: c.warmup,
-    })),
-  };
-}
 
 export interface PackageSpecOptions {
   /** Default fp32. */
@@ -45,7 +19,7 @@ export interface PackageSpecOptions {
   readonly parallel?: boolean;
   readonly warmup?: boolean;
   readonly graphCache?: boolean;
-  /** Components to load (default: the package's layout). */
+  /** Components to load (default: the package's layout, then its optional components, lazy). */
   readonly components?: readonly string[];
 }
 
@@ -54,7 +28,10 @@ export interface PackageSpecOptions {
  * roles' answer order (vision first: the first request of every family needs it).
  */
 export function loaderSpecFromPackage(pkg: ModelPackage, opts: PackageSpecOptions = {}): LoaderSpec {
-  const names = opts.components ?? pkg.layout;
+  const optional = (pkg.familySpec.optionalComponents ?? []).filter(
+    (n) => !pkg.layout.includes(n) && pkg.components[n],
+  );
+  const names = opts.components ?? [...pkg.layout, ...optional];
   const components: LoaderComponent[] = names.map((name) => {
     const v = componentVariant(pkg, name, opts.precision ?? 'fp32');
     return {
@@ -63,8 +40,8 @@ export function loaderSpecFromPackage(pkg: ModelPackage, opts: PackageSpecOption
       externalData: v.externalData.map((x) => x.file),
       bytes: v.totalBytes,
       ...(opts.session && { session: opts.session }),
-      loadStrategy: opts.lazy?.includes(name) ? 'lazy' : 'eager',
-      priority: ROLE_LOAD_ORDER.indexOf(componentSpec(pkg.family, name).role),
+      loadStrategy: opts.lazy?.includes(name) || optional.includes(name) ? 'lazy' : 'eager',
+      priority: ROLE_LOAD_ORDER.indexOf(componentSpec(pkg.familySpec, name).role),
       ...(opts.warmup !== undefined && { warmup: opts.warmup }),
     };
   });

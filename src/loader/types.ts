@@ -2,9 +2,8 @@
  * The loader's vocabulary (host-free): what to load (a minimal spec the platform plan maps
  * onto), the hooks a host provides, and the progress events it reports.
  */
-import type { OrtModule } from '../host/types.js';
-import type { ModelPackage } from '../package/describe.js';
-import type { Feeds, Session, SessionOptions, SessionSpec } from '../runtime/session.js';
+import type { Host } from '../host/host.js';
+import type { SessionOptions } from '../runtime/session.js';
 
 /** Where a component is in its load. Every component passes `create` and ends at `ready`. */
 export type LoadPhase = 'download' | 'read' | 'create' | 'warmup' | 'ready';
@@ -32,8 +31,8 @@ export interface LoadProgress {
   readonly lazy: boolean;
 }
 
-/** The brief's `on_progress(component, progress, message)`: progress is the component's percent. */
-export type BriefProgressCallback = (component: string, progress: number, message: string) => void;
+/** `progress_callback(component, progress, message)`: progress is the component's percent. */
+export type ComponentProgressCallback = (component: string, progress: number, message: string) => void;
 
 /** One component to load: the fields of a plan's `ComponentPlan` the loader needs. */
 export interface LoaderComponent {
@@ -54,6 +53,16 @@ export interface LoaderComponent {
   readonly priority?: number;
   /** One run on dummy inputs as part of loading (shader precompilation, first-run allocations). */
   readonly warmup?: boolean;
+  /** The platform whose plan this entry comes from (shown by `explain()`). */
+  readonly platform?: string;
+}
+
+/** A component whose load failed, and what had loaded by then. */
+export interface LoadFailure {
+  readonly component: string;
+  readonly error: unknown;
+  /** Components whose sessions exist: they stay where they are. */
+  readonly ready: readonly string[];
 }
 
 /** What to load and how: `loaderSpecFromPlan` maps a platform plan onto this. */
@@ -65,6 +74,12 @@ export interface LoaderSpec {
   readonly maxConcurrency?: number;
   /** Ask the host to use its optimized-graph cache (Node). */
   readonly graphCache?: boolean;
+  /**
+   * Where a failure can move the load: a new spec for every component not yet loaded (another
+   * platform's files and providers), or undefined when the failure is final. The failed
+   * component is loaded again from the new spec.
+   */
+  readonly fallback?: (failure: LoadFailure) => LoaderSpec | undefined;
 }
 
 /** What ONNX Runtime opens: a path (Node) or bytes (browsers), with external data as bytes. */
@@ -73,46 +88,8 @@ export interface ModelSource {
   readonly externalData?: ReadonlyArray<{ path: string; data: string | Uint8Array }>;
 }
 
-export interface HookContext {
-  readonly signal: AbortSignal;
-  readonly package: ModelPackage;
-  readonly spec: LoaderSpec;
-}
-
-export interface CreatedSession {
-  readonly session: Session;
-  /** What the optimized-graph cache did, when one was used. */
-  readonly cache?: 'hit' | 'stored' | 'bypass';
-}
-
-/**
- * What the loader asks of its host. Every hook is optional except `ort`: the defaults read the
- * package's `ModelFiles` (`prefetch`, `localPath` or `readBytes`) and call `createSession`.
- */
-export interface LoaderHost {
-  readonly ort: OrtModule;
-  /**
-   * Bring one file close (download into the cache) with byte progress. Default:
-   * `package.files.prefetch` when the files have one (hub), else no download phase.
-   */
-  prefetch?(
-    file: string,
-    ctx: HookContext & { onProgress: (loaded: number, total: number | undefined) => void },
-  ): Promise<void>;
-  /** Turn the component's files into what ORT opens. Default: `localPath`, else the bytes. */
-  source?(
-    component: LoaderComponent,
-    ctx: HookContext & { onProgress: (loaded: number, total: number) => void },
-  ): Promise<ModelSource>;
-  /** Create the session. Default: `createSession(ort, spec)`; Node adds the graph cache. */
-  createSession?(
-    spec: SessionSpec,
-    component: LoaderComponent,
-    ctx: HookContext,
-  ): Promise<Session | CreatedSession>;
-  /** Dummy inputs for the warm-up run. Default: built from the session's input metadata. */
-  warmupFeeds?(session: Session, component: LoaderComponent, ctx: HookContext): Feeds | Promise<Feeds>;
-}
+/** What the loader asks of its host: ONNX Runtime and, optionally, its own session creation. */
+export type LoaderHost = Pick<Host, 'ort' | 'createSession'>;
 
 /** Timings and outcome of one component's load, for reports and benchmarks. */
 export interface ComponentTiming {
@@ -127,6 +104,8 @@ export interface ComponentTiming {
   readonly warmupMs?: number;
   readonly cache?: 'hit' | 'stored' | 'bypass';
   readonly bytes: number;
+  /** The platform it was loaded for. */
+  readonly platform?: string;
 }
 
 export type ComponentStatus = 'idle' | 'queued' | 'loading' | 'ready' | 'failed' | 'released';

@@ -5,7 +5,7 @@
  * and past key/values are empty (past length 0, so the total length is the new tokens').
  */
 import type { Tensor } from 'onnxruntime-common';
-import type { OrtModule } from '../host/types.js';
+import type { OrtModule } from '../host/host.js';
 import type { Json, ModelPackage } from '../package/describe.js';
 import type { Feeds, TensorInfo } from '../runtime/session.js';
 

@@ -5,7 +5,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ModelPackageError } from '../errors.js';
-import type { ModelFiles } from '../host/types.js';
+import type { ModelFiles } from '../host/host.js';
 import { validateRepoFilePath } from '../hub/reference.js';
 
 export class LocalModelFiles implements ModelFiles {
@@ -96,6 +96,14 @@ export class LocalModelFiles implements ModelFiles {
 
   size(path: string): Promise<number> {
     return this.read(path, async (abs) => (await statFile(abs)).size);
+  }
+
+  /** Size and modification time: a copy or an edit changes it. */
+  fingerprint(path: string): Promise<string> {
+    return this.read(path, async (abs) => {
+      const st = await statFile(abs);
+      return `${st.size}:${st.mtimeMs}`;
+    });
   }
 
   localPath(path: string): Promise<string> {

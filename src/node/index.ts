@@ -1,39 +1,17 @@
-/** mmrt for Node.js: the core plus the Node host (files, hub cache, sharp, onnxruntime-node). */
+/**
+ * mmrt for Node.js: the host-free core, with the Node host (folders and the hub cache, sharp,
+ * onnxruntime-node, the optimized-graph cache, a file store) plugged into its load path.
+ */
+import { hostEntryPoints } from '../load/entry-points.js';
+import { type NodeHostOptions, nodeHost } from './host.js';
+
 export * from '../index.js';
-export { ort, ortVersion } from './ort.js';
+export { nodeHost, type NodeHostOptions } from './host.js';
 export { detectNode } from './detect.js';
-export { createSessionWithGraphCache } from './graph-cache.js';
-export { decodeImage, type DecodeOptions } from './image/decode.js';
+export { decodeImage } from './media/decode.js';
 export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
-export { openSessionSource, type SimpleSourceOptions } from './session-source.js';
-export { clipFromSource, loadClip, type LoadClipOptions, type NodeClipOptions } from './clip.js';
-export {
-  createPlatform,
-  Platform,
-  MODEL_TYPES,
-  type CreatePlatformOptions,
-  type PlatformFallback,
-  type ModelTypeOption,
-} from './platform.js';
-export {
-  llavaFromSource,
-  loadLlava,
-  openLlava,
-  type LoadLlavaOptions,
-  type LoadedLlava,
-  type NodeLlavaOptions,
-} from './llava.js';
-export {
-  createLoader,
-  loaderFromPlatform,
-  loaderFromPackage,
-  openLoader,
-  nodeLoaderHost,
-  workerOrt,
-  createSessionWithWeightCache,
-  PlatformLoader,
-  type CreateLoaderOptions,
-  type NodeLoaderOptions,
-  type NodeHostOptions,
-  type SessionThreads,
-} from './loader.js';
+export { ort, ortVersion } from './ort.js';
+export { workerOrt } from './worker-ort.js';
+
+export const { loadClip, loadLlava, loadModel, createPlacement, createLoader } =
+  hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));

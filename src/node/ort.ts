@@ -1,6 +1,6 @@
 /** The Node host's ONNX Runtime: onnxruntime-node, loaded once. */
 import * as ortNode from 'onnxruntime-node';
-import type { OrtModule } from '../host/types.js';
+import type { OrtModule } from '../host/host.js';
 
 export const ort: OrtModule = {
   InferenceSession: ortNode.InferenceSession as unknown as OrtModule['InferenceSession'],

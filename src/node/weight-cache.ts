@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { OrtModule } from '../host/types.js';
-import type { CreatedSession } from '../loader/types.js';
+import type { OrtModule } from '../host/host.js';
+import type { CreatedSession } from '../host/host.js';
 import { type SessionSpec, createSession } from '../runtime/session.js';
 
 const WEIGHT_CACHE_DIR = 'graphs-external';

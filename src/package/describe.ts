@@ -5,8 +5,9 @@
  * what is missing.
  */
 import { ModelPackageError } from '../errors.js';
-import type { ModelFiles } from '../host/types.js';
-import { FAMILY_LAYOUTS, KNOWN_MODEL_TYPES, familyOfModelType, type ModelFamily } from './families.js';
+import type { ModelFiles } from '../host/host.js';
+import type { FamilySpec } from './family-spec.js';
+import { type ModelDims, readModelDims } from './model-config.js';
 import { PRECISIONS, componentFileName, parseComponentFileStem, type Precision } from './precision.js';
 
 export type Json = Record<string, unknown>;
@@ -36,8 +37,13 @@ export interface ModelPackage {
   readonly files: ModelFiles;
   readonly location: string;
   readonly modelType: string;
-  readonly family: ModelFamily;
+  /** The family's name (`clip`, `llava_next`). */
+  readonly family: string;
+  /** What the family is: layouts, component roles, table row, defaults. */
+  readonly familySpec: FamilySpec;
   readonly config: Json;
+  /** `config.json`'s geometry, read once (see model-config.ts). */
+  readonly dims: ModelDims;
   readonly preprocessorConfig?: Json;
   readonly processorConfig?: Json;
   readonly generationConfig?: Json;
@@ -108,26 +114,30 @@ export async function listComponents(
   return out;
 }
 
-/** Describe a model package, or throw a `ModelPackageError` naming what is missing. */
-export async function describePackage(files: ModelFiles): Promise<ModelPackage> {
+/**
+ * Describe a model package against the families given (the registry's, in every public entry),
+ * or throw a `ModelPackageError` naming what is missing.
+ */
+export async function readPackage(files: ModelFiles, families: readonly FamilySpec[]): Promise<ModelPackage> {
   const all = await files.list();
   const config = (await readJson(files, 'config.json', true))!;
   const modelType = config.model_type;
+  const known = families.flatMap((f) => f.modelTypes);
   if (typeof modelType !== 'string') {
     throw new ModelPackageError('MODEL_CONFIG_INVALID', `${files.location}/config.json has no "model_type"`, {
       value: modelType,
-      valid: KNOWN_MODEL_TYPES,
+      valid: known,
     });
   }
-  const family = familyOfModelType(modelType);
-  if (!family) {
+  const spec = families.find((f) => f.modelTypes.includes(modelType));
+  if (!spec) {
     throw new ModelPackageError(
       'MODEL_CONFIG_INVALID',
       `model_type "${modelType}" in ${files.location}/config.json is not a family mmrt runs`,
-      { value: modelType, valid: KNOWN_MODEL_TYPES },
+      { value: modelType, valid: known },
     );
   }
-  const spec = FAMILY_LAYOUTS[family];
+  const family = spec.name;
   const components = await listComponents(files, all);
   const layout = spec.layouts.find((set) => set.every((c) => c in components));
   if (!layout) {
@@ -154,7 +164,9 @@ export async function describePackage(files: ModelFiles): Promise<ModelPackage> 
     location: files.location,
     modelType,
     family,
+    familySpec: spec,
     config,
+    dims: readModelDims(config),
     ...(preprocessorConfig && { preprocessorConfig }),
     ...(processorConfig && { processorConfig }),
     ...(generationConfig && { generationConfig }),

@@ -1,7 +1,5 @@
-/**
- * What a host offers, as detected by its adapter (`src/node/detect.ts`, `src/web/detect.ts`).
- * Host-free: the planner reads this shape, whoever filled it.
- */
+/** Whether a host can run a platform, from what its adapter detected (`Host.detect`). */
+import type { HostCapabilities } from '../host/capabilities.js';
 import {
   type ExecutionProviderName,
   type OrtPackage,
@@ -9,51 +7,7 @@ import {
   type PlatformName,
 } from '../runtime/providers.js';
 
-export interface ProviderStatus {
-  readonly name: ExecutionProviderName;
-  /** Compiled into (or shipped with) the ORT package in use. */
-  readonly bundled: boolean;
-  /** A probe session was created and ran on it. */
-  readonly usable: boolean;
-  /** Why it is not usable, when it is not. */
-  readonly reason?: string;
-  readonly probeMs?: number;
-}
-
-export interface GpuInfo {
-  readonly vendor: string;
-  readonly name: string;
-  readonly memoryBytes?: number;
-  readonly driver?: string;
-  /** WebGPU only. */
-  readonly shaderF16?: boolean;
-  readonly maxBufferSize?: number;
-  readonly maxStorageBufferBindingSize?: number;
-}
-
-export interface HostCapabilities {
-  readonly host: 'node' | 'web';
-  readonly os: string;
-  readonly arch: string;
-  readonly runtime: string;
-  readonly ort: { readonly package: 'onnxruntime-node' | 'onnxruntime-web'; readonly version: string };
-  readonly cpu: {
-    readonly model: string;
-    readonly logicalCores: number;
-    readonly simd: readonly string[];
-  };
-  readonly memory: { readonly totalBytes: number; readonly freeBytes?: number };
-  readonly gpus: readonly GpuInfo[];
-  readonly providers: readonly ProviderStatus[];
-  /** Browser only. */
-  readonly web?: {
-    readonly webgpu: boolean;
-    readonly webnn: boolean;
-    readonly wasmSimd: boolean;
-    readonly wasmThreads: boolean;
-    readonly crossOriginIsolated: boolean;
-  };
-}
+export type { GpuInfo, HostCapabilities, ProviderStatus } from '../host/capabilities.js';
 
 export function usableProviders(caps: HostCapabilities): ExecutionProviderName[] {
   return caps.providers.filter((p) => p.usable).map((p) => p.name);

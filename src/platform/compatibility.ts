@@ -1,7 +1,7 @@
 /**
- * The brief's hardware-compatibility table as data, keyed by the brief's model rows; families
- * reach it through `FAMILY_LAYOUTS[family].briefModel`. The brief's seven columns are copied as
- * written. mmrt adds `cpu` and `wasm`, which the brief does not rate:
+ * The hardware-compatibility table of the optimization guide (`brief/` in the design notes) as
+ * data, keyed by architecture; a family names its row (`FamilySpec.architecture`). The guide's
+ * seven columns are copied as written. mmrt adds `cpu` and `wasm`, which the guide does not rate:
  *
  * - cpu: CLIP High — its encoders are small and DESIGN.md measures them near one core's MatMul
  *   roof; BLIP/BLIP-2 Medium — BLIP-base is quick, BLIP-2's 2.7B LM runs but slowly; X-CLIP Medium
@@ -10,11 +10,10 @@
  * - wasm: one notch below cpu everywhere (no native kernels, 4 GiB wasm32 heap): CLIP Medium,
  *   the rest Limited — only small variants fit, and LLaVA-size decoders do not fit at all.
  */
-import { FAMILY_LAYOUTS, type FamilyLayout, type ModelFamily } from '../package/families.js';
+import type { Architecture } from '../package/family-spec.js';
 import type { PlatformName } from '../runtime/providers.js';
 
-export type BriefModel = FamilyLayout['briefModel'];
-export const BRIEF_MODELS: readonly BriefModel[] = ['CLIP', 'BLIP/BLIP-2', 'LLaVA', 'LLaVA-Next', 'X-CLIP'];
+export { ARCHITECTURES, type Architecture } from '../package/family-spec.js';
 
 export const RATINGS = ['high', 'medium', 'limited', 'none'] as const;
 export type Rating = (typeof RATINGS)[number];
@@ -35,7 +34,7 @@ export const TABLE_PLATFORMS: readonly PlatformName[] = [
   'wasm',
 ];
 
-export const COMPATIBILITY: Readonly<Record<BriefModel, Readonly<Record<PlatformName, Rating>>>> = {
+export const COMPATIBILITY: Readonly<Record<Architecture, Readonly<Record<PlatformName, Rating>>>> = {
   CLIP: {
     cuda: 'high',
     rocm: 'high',
@@ -93,13 +92,13 @@ export const COMPATIBILITY: Readonly<Record<BriefModel, Readonly<Record<Platform
   },
 };
 
-export function ratingFor(family: ModelFamily, platform: PlatformName): Rating {
-  return COMPATIBILITY[FAMILY_LAYOUTS[family].briefModel][platform];
+export function ratingFor(architecture: Architecture, platform: PlatformName): Rating {
+  return COMPATIBILITY[architecture][platform];
 }
 
-/** Platforms that can run a family, best rated first (table order breaks ties). */
-export function platformsThatCanRun(family: ModelFamily): PlatformName[] {
-  return TABLE_PLATFORMS.filter((p) => ratingFor(family, p) !== 'none').sort(
-    (a, b) => RATING_SCORE[ratingFor(family, b)] - RATING_SCORE[ratingFor(family, a)],
+/** Platforms that can run an architecture, best rated first (table order breaks ties). */
+export function platformsThatCanRun(architecture: Architecture): PlatformName[] {
+  return TABLE_PLATFORMS.filter((p) => ratingFor(architecture, p) !== 'none').sort(
+    (a, b) => RATING_SCORE[ratingFor(architecture, b)] - RATING_SCORE[ratingFor(architecture, a)],
   );
 }

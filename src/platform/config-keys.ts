@@ -4,9 +4,8 @@
  * which platforms and families it affects and what it turns into, so validation, the
  * "no effect here" warnings, `mmrt explain` and the docs all read one table.
  */
-import { FAMILIES, type ModelFamily } from '../package/families.js';
+import type { FamilyTrait } from '../package/family-spec.js';
 import { PLATFORMS, type PlatformName } from '../runtime/providers.js';
-import { DECODER_FAMILIES, DUAL_ENCODER_FAMILIES, VIDEO_FAMILIES } from './component-roles.js';
 import { REQUESTABLE_PRECISIONS, type RequestedPrecision } from './precision-map.js';
 
 export const OPTIMIZATION_LEVELS = ['none', 'basic', 'extended', 'high', 'highest'] as const;
@@ -85,8 +84,8 @@ export interface ConfigKeySpec {
   readonly type: ValueType;
   /** Platforms where the key changes something. */
   readonly platforms: readonly PlatformName[];
-  /** Families where it changes something. */
-  readonly families: readonly ModelFamily[];
+  /** Families where it changes something: every family, or those with this trait. */
+  readonly families: FamilyTrait | 'any';
   /** What it turns into, in one line (shown by `mmrt explain` and in warnings). */
   readonly mapsTo: string;
   /** Named in the brief, or mmrt's own addition. */
@@ -94,7 +93,10 @@ export interface ConfigKeySpec {
 }
 
 const ALL = PLATFORMS;
-const ANY = FAMILIES;
+const ANY = 'any';
+const DUAL_ENCODER_FAMILIES = 'dual-encoder';
+const DECODER_FAMILIES = 'generates';
+const VIDEO_FAMILIES = 'video';
 const BOOL = { kind: 'boolean' } as const;
 const PRECISION = { kind: 'precision' } as const;
 const LEVEL = { kind: 'enum', values: OPTIMIZATION_LEVELS } as const;
@@ -110,14 +112,14 @@ const NODE_PLATFORMS: readonly PlatformName[] = [
   'qualcomm',
   'webgpu',
 ];
-const WITH_TEXT: readonly ModelFamily[] = ['clip', 'siglip', 'xclip', 'blip', 'blip2'];
+const WITH_TEXT = 'text';
 
 function spec(
   name: ConfigKey,
   snake: string,
   type: ValueType,
   platforms: readonly PlatformName[],
-  families: readonly ModelFamily[],
+  families: FamilyTrait | 'any',
   mapsTo: string,
   origin: 'brief' | 'mmrt' = 'brief',
 ): ConfigKeySpec {

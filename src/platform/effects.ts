@@ -4,22 +4,33 @@
  * that names it as the user spelled it; a section naming no component is an error.
  */
 import { ConfigError, closest } from '../errors.js';
-import type { ModelFamily } from '../package/families.js';
+import { type FamilySpec, componentSpec, hasTrait } from '../package/family-spec.js';
 import type { PlatformName } from '../runtime/providers.js';
-import { SECTION_ALIASES, componentSpec } from './component-roles.js';
-import { CONFIG_KEYS, type ConfigKey } from './config-keys.js';
+import { SECTION_ALIASES } from './component-roles.js';
+import { CONFIG_KEYS, type ConfigKey, type ConfigKeySpec } from './config-keys.js';
 import type { NormalizedConfig } from './config.js';
 
-export function keyApplies(key: ConfigKey, platform: PlatformName, family: ModelFamily): boolean {
+function familyApplies(spec: ConfigKeySpec, family: FamilySpec): boolean {
+  return spec.families === 'any' || hasTrait(family, spec.families);
+}
+
+export function keyApplies(key: ConfigKey, platform: PlatformName, family: FamilySpec): boolean {
   const spec = CONFIG_KEYS[key];
-  return spec.platforms.includes(platform) && spec.families.includes(family);
+  return spec.platforms.includes(platform) && familyApplies(spec, family);
+}
+
+/** The families a key reaches, by name among those known (or by trait when none is). */
+function reachedFamilies(spec: ConfigKeySpec, known: readonly FamilySpec[]): string {
+  const names = known.filter((f) => familyApplies(spec, f)).map((f) => f.name);
+  return names.length > 0 ? names.join(', ') : `families with the "${spec.families}" trait`;
 }
 
 /** Warnings for the user's keys that change nothing here. */
 export function noEffectWarnings(
   user: NormalizedConfig,
   platform: PlatformName,
-  family: ModelFamily,
+  family: FamilySpec,
+  known: readonly FamilySpec[] = [family],
 ): string[] {
   const out: string[] = [];
   for (const key of Object.keys(user.config) as Array<ConfigKey | 'components'>) {
@@ -30,9 +41,9 @@ export function noEffectWarnings(
       out.push(
         `config key "${spelled}" has no effect on ${platform} (it applies to: ${spec.platforms.join(', ')})`,
       );
-    } else if (!spec.families.includes(family)) {
+    } else if (!familyApplies(spec, family)) {
       out.push(
-        `config key "${spelled}" has no effect on ${family} models (it applies to: ${spec.families.join(', ')})`,
+        `config key "${spelled}" has no effect on ${family.name} models (it applies to: ${reachedFamilies(spec, known)})`,
       );
     }
   }
@@ -45,7 +56,7 @@ export function noEffectWarnings(
  */
 export function checkSections(
   user: NormalizedConfig,
-  family: ModelFamily,
+  family: FamilySpec,
   components: readonly string[],
 ): string[] {
   const warnings: string[] = [];
@@ -55,13 +66,15 @@ export function checkSections(
     if ((SECTION_ALIASES as readonly string[]).includes(section)) {
       const reached = components.filter((c) => componentSpec(family, c).sections.includes(section));
       if (reached.length === 0)
-        warnings.push(`config section "${section}" has no effect: no ${family} component is a ${section}`);
+        warnings.push(
+          `config section "${section}" has no effect: no ${family.name} component is a ${section}`,
+        );
       continue;
     }
     const guess = closest(section, valid);
     throw new ConfigError(
       'CONFIG_UNKNOWN_KEY',
-      `config section "${section}" names no component of this ${family} package${guess ? ` (did you mean "${guess}"?)` : ''}; valid: ${valid.join(', ')}`,
+      `config section "${section}" names no component of this ${family.name} package${guess ? ` (did you mean "${guess}"?)` : ''}; valid: ${valid.join(', ')}`,
       { value: section, valid, ...(guess && { suggestion: guess }) },
     );
   }

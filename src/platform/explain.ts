@@ -45,7 +45,8 @@ export function explainPlan(plan: PlatformPlan | ModelPlan): string {
   out.push('');
   out.push('Components:');
   const rows = [['component', 'file', 'precision', 'asked by', 'threads', 'load', 'est. memory']];
-  for (const c of plan.components) {
+  for (const c of [...plan.components, ...plan.optional]) {
+    const optional = plan.optional.includes(c);
     const asked = `${c.precisionChoice.asked} (${c.precisionChoice.source}: ${c.precisionChoice.key})${c.precisionChoice.how !== 'asked' ? ` -> ${c.precisionChoice.how}` : ''}`;
     rows.push([
       c.name,
@@ -53,7 +54,7 @@ export function explainPlan(plan: PlatformPlan | ModelPlan): string {
       c.precision,
       asked,
       String(c.session.intraOpNumThreads ?? plan.ortEnv.wasm?.numThreads ?? '-'),
-      `${c.loadStrategy}${c.warmup ? ' +warmup' : ''}`,
+      `${c.loadStrategy}${c.warmup ? ' +warmup' : ''}${optional ? ' (optional)' : ''}`,
       `${formatByteSize(c.memory.weightsBytes)} weights, ${formatByteSize(c.memory.activationBytes)} activations`,
     ]);
   }

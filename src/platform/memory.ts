@@ -22,7 +22,8 @@
  * 12 heads, 77 text tokens). It is an estimate for choosing precisions and budgets, not a promise.
  */
 import type { ComponentVariant, Json } from '../package/describe.js';
-import type { ComponentSpec, StageKind } from './component-roles.js';
+import type { ComponentSpec, StageKind } from '../package/family-spec.js';
+import { type ModelDims, type TowerDims, jsonObject, positive } from '../package/model-config.js';
 import { HALF_ACTIVATION } from './precision-map.js';
 
 export interface MemoryComponent {
@@ -32,7 +33,8 @@ export interface MemoryComponent {
 }
 
 export interface MemoryInputs {
-  readonly config: Json;
+  /** config.json's geometry (`ModelPackage.dims`). */
+  readonly dims: ModelDims;
   readonly preprocessorConfig?: Json;
   readonly components: readonly MemoryComponent[];
   readonly batchSize: number;
@@ -62,14 +64,6 @@ export interface MemoryEstimate {
   readonly kvCacheNote: string;
 }
 
-function obj(v: unknown): Json {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
-}
-function num(o: Json, key: string): number | undefined {
-  const v = o[key];
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
-}
-
 interface Shape {
   readonly tokens: number;
   readonly hidden: number;
@@ -79,54 +73,42 @@ interface Shape {
   readonly batchFactor: number;
 }
 
-function textConfig(config: Json): Json {
-  return obj(config.text_config);
-}
-
-function imageSize(config: Json, pre: Json | undefined): number {
-  const vision = obj(config.vision_config);
-  const crop = obj(pre?.crop_size);
-  const size = obj(pre?.size);
+function imageSize(dims: ModelDims, pre: Json | undefined): number {
+  const crop = jsonObject(pre?.crop_size);
+  const size = jsonObject(pre?.size);
   return (
-    num(vision, 'image_size') ??
-    num(crop, 'height') ??
-    num(size, 'height') ??
-    num(size, 'shortest_edge') ??
+    dims.vision.imageSize ??
+    positive(crop.height) ??
+    positive(size.height) ??
+    positive(size.shortest_edge) ??
     224
   );
 }
 
 /** Tokens and widths of one stage, from config.json (see the formula above). */
 function stageShape(kind: Exclude<StageKind, 'image+text'>, inp: MemoryInputs): Shape {
-  const widths = (o: Json, hidden0: number, heads0: number) => {
-    const hidden = num(o, 'hidden_size') ?? num(o, 'd_model') ?? hidden0;
-    return {
-      hidden,
-      intermediate: num(o, 'intermediate_size') ?? num(o, 'ffn_dim') ?? 4 * hidden,
-      heads: num(o, 'num_attention_heads') ?? heads0,
-    };
+  const widths = (o: TowerDims, hidden0: number, heads0: number) => {
+    const hidden = o.hidden ?? hidden0;
+    return { hidden, intermediate: o.intermediate ?? 4 * hidden, heads: o.heads ?? heads0 };
   };
-  const cfg = inp.config;
+  const { text, vision, qformer } = inp.dims;
   switch (kind) {
     case 'image': {
-      const vision = obj(cfg.vision_config);
-      const side = Math.floor(imageSize(cfg, inp.preprocessorConfig) / (num(vision, 'patch_size') ?? 32));
+      const side = Math.floor(imageSize(inp.dims, inp.preprocessorConfig) / (vision.patchSize ?? 32));
       return { tokens: side * side + 1, ...widths(vision, 768, 12), batchFactor: inp.frames ?? 1 };
     }
-    case 'text': {
-      const text = textConfig(cfg);
-      return { tokens: num(text, 'max_position_embeddings') ?? 77, ...widths(text, 512, 8), batchFactor: 1 };
-    }
-    case 'queries': {
-      const q = obj(cfg.qformer_config);
-      return { tokens: num(cfg, 'num_query_tokens') ?? 32, ...widths(q, 768, 12), batchFactor: 1 };
-    }
+    case 'text':
+      return { tokens: text.maxPositions ?? 77, ...widths(text, 512, 8), batchFactor: 1 };
+    case 'queries':
+      return { tokens: qformer.queryTokens ?? 32, ...widths(qformer, 768, 12), batchFactor: 1 };
     case 'decoder':
-    case 'embed': {
-      const text = textConfig(cfg);
-      const vocab = num(text, 'vocab_size') ?? num(cfg, 'vocab_size') ?? 32000;
-      return { tokens: inp.decoderTokens, ...widths(text, 4096, 32), vocab, batchFactor: 1 };
-    }
+    case 'embed':
+      return {
+        tokens: inp.decoderTokens,
+        ...widths(text, 4096, 32),
+        vocab: text.vocab ?? 32000,
+        batchFactor: 1,
+      };
   }
 }
 
@@ -155,12 +137,7 @@ function kvCache(inp: MemoryInputs): { bytes: number; note: string } {
   if (!inp.kvCache)
     return { bytes: 0, note: 'no KV cache (not a decoder family, or kv_cache_enabled is false)' };
   const decoder = inp.components.find((c) => c.spec.stage === 'decoder');
-  const text = textConfig(inp.config);
-  const layers = num(text, 'num_hidden_layers') ?? num(text, 'num_layers');
-  const heads = num(text, 'num_attention_heads');
-  const hidden = num(text, 'hidden_size') ?? num(text, 'd_model');
-  const kvHeads = num(text, 'num_key_value_heads') ?? heads;
-  const headDim = num(text, 'head_dim') ?? (hidden && heads ? hidden / heads : undefined);
+  const { layers, kvHeads, headDim } = inp.dims.text;
   if (!decoder || !layers || !kvHeads || !headDim) {
     return { bytes: 0, note: 'KV cache not estimated: text_config lacks num_hidden_layers / head counts' };
   }

@@ -1,9 +1,8 @@
 /** The shape of a plan: what the loader, the families and the hosts execute. */
-import type { ModelFamily } from '../package/families.js';
 import type { Precision } from '../package/precision.js';
 import type { OrtPackage, PlatformName } from '../runtime/providers.js';
 import type { ProviderSpec, SessionOptions } from '../runtime/session.js';
-import type { ComponentRole } from './component-roles.js';
+import type { ComponentRole } from '../package/family-spec.js';
 import type { Rating } from './compatibility.js';
 import type { LoadStrategy } from './config-keys.js';
 import type { ComponentMemory, MemoryEstimate } from './memory.js';
@@ -72,10 +71,12 @@ export interface PlatformPlan {
   readonly model: {
     readonly location: string;
     readonly modelType: string;
-    readonly family: ModelFamily;
+    readonly family: string;
     readonly layout: readonly string[];
   };
   readonly components: readonly ComponentPlan[];
+  /** The family's optional components this package has: lazy, outside the memory total. */
+  readonly optional: readonly ComponentPlan[];
   readonly settings: Readonly<Record<string, SettingRecord>>;
   /** Family plan fields. */
   readonly family: { readonly batchSize: number; readonly parallelEncoderExecution: boolean };

@@ -11,22 +11,17 @@ import { fitToBudget, type BudgetComponent } from './budget.js';
 import { formatByteSize } from './bytes.js';
 import { type HostCapabilities, ortPackageFor, platformAvailability } from './capabilities.js';
 import { platformsThatCanRun, ratingFor } from './compatibility.js';
-import {
-  DECODER_FAMILIES,
-  DUAL_ENCODER_FAMILIES,
-  ROLE_LOAD_ORDER,
-  VIDEO_FAMILIES,
-  componentSpec,
-} from './component-roles.js';
+import { type FamilySpec, componentSpec, hasTrait } from '../package/family-spec.js';
+import { ROLE_LOAD_ORDER } from './component-roles.js';
 import type { ConfigKey, PlatformConfig } from './config-keys.js';
 import { type NormalizedConfig, normalizeConfig } from './config.js';
 import { checkSections, keyApplies, noEffectWarnings } from './effects.js';
 import { estimateMemory, type MemoryEstimate } from './memory.js';
-import { type ModelLayer, modelLayer } from './model-config.js';
+import { type ModelLayer, modelLayer } from './model-layer.js';
 import type { ComponentPlan, ModelPlan, PlanCandidate, PlatformPlan, SettingRecord } from './plan-types.js';
 import { ortEnvFor } from './ort-env.js';
 import { PLATFORM_PRECISION_ORDER } from './precision-map.js';
-import { BASE_DEFAULTS, FAMILY_DEFAULTS, PLATFORM_DEFAULTS, presetsFor } from './presets.js';
+import { BASE_DEFAULTS, PLATFORM_DEFAULTS, presetsFor } from './presets.js';
 import { rankPlatforms } from './rank.js';
 import { type ConfigLayer, componentLoadStrategy, componentPrecision, resolveLayers } from './resolve.js';
 import { componentSessionPlan } from './session-options.js';
@@ -41,15 +36,12 @@ export interface PlanRequest {
   readonly config?: unknown;
   /** 'auto' only: consider exactly these platforms in this order, available or not. */
   readonly candidates?: readonly PlatformName[];
+  /** The families known (the registry): warnings name those a key applies to. Default: the package's. */
+  readonly families?: readonly FamilySpec[];
 }
 
 /** Frames per clip for `temporal_resolution` words. */
 export const TEMPORAL_FRAMES = { low: 4, medium: 8, high: 16 } as const;
-
-function num(o: unknown, key: string): number | undefined {
-  const v = o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined;
-  return typeof v === 'number' && v > 0 ? v : undefined;
-}
 
 function layersFor(
   pkg: ModelPackage,
@@ -57,20 +49,19 @@ function layersFor(
   model: ModelLayer,
   user: NormalizedConfig,
 ): ConfigLayer[] {
+  const family = pkg.familySpec;
   return [
     { source: 'default', config: BASE_DEFAULTS },
-    ...(FAMILY_DEFAULTS[pkg.family]
-      ? [{ source: `default:${pkg.family}`, config: FAMILY_DEFAULTS[pkg.family]! }]
-      : []),
+    ...(family.defaults ? [{ source: `default:${family.name}`, config: family.defaults }] : []),
     { source: `default:${platform}`, config: PLATFORM_DEFAULTS[platform] },
-    ...presetsFor(platform, pkg.family).map((p) => ({ source: `preset:${p.id}`, config: p.config })),
+    ...presetsFor(platform, family.architecture).map((p) => ({ source: `preset:${p.id}`, config: p.config })),
     model.layer,
     { source: 'user', config: user.config, spelling: user.spelling },
   ];
 }
 
 function unsupported(pkg: ModelPackage, platform: PlatformName): PlatformError {
-  const can = platformsThatCanRun(pkg.family);
+  const can = platformsThatCanRun(pkg.familySpec.architecture);
   return new PlatformError(
     'PLATFORM_UNSUPPORTED',
     `${pkg.family} models cannot run on ${platform} (the compatibility table rates ${pkg.family} on ${platform} "None"); platforms that can: ${can.join(', ')}`,
@@ -86,18 +77,18 @@ function estimateFor(
   frames?: number,
 ): MemoryEstimate {
   return estimateMemory({
-    config: pkg.config,
+    dims: pkg.dims,
     ...(pkg.preprocessorConfig && { preprocessorConfig: pkg.preprocessorConfig }),
     components: cs.map((c) => ({
       name: c.name,
-      spec: componentSpec(pkg.family, c.name),
+      spec: componentSpec(pkg.familySpec, c.name),
       variant: c.variant,
     })),
     batchSize: s.batchSize ?? 1,
     ...(gen?.kvCache && { kvCache: { maxLength: gen.maxLength } }),
     decoderTokens: gen?.maxLength ?? 0,
     ...(frames !== undefined && { frames }),
-    parallelEncoders: DUAL_ENCODER_FAMILIES.includes(pkg.family) && !!s.parallelEncoderExecution,
+    parallelEncoders: hasTrait(pkg.familySpec, 'dual-encoder') && !!s.parallelEncoderExecution,
   });
 }
 
@@ -108,12 +99,14 @@ export function planForPlatform(
   platform: PlatformName,
   user: NormalizedConfig,
   model: ModelLayer = modelLayer(pkg),
+  families: readonly FamilySpec[] = [pkg.familySpec],
 ): PlatformPlan {
-  const rating = ratingFor(pkg.family, platform);
+  const family = pkg.familySpec;
+  const rating = ratingFor(family.architecture, platform);
   if (rating === 'none') throw unsupported(pkg, platform);
   const warnings: string[] = [...model.warnings];
-  warnings.push(...checkSections(user, pkg.family, pkg.layout));
-  warnings.push(...noEffectWarnings(user, platform, pkg.family));
+  warnings.push(...checkSections(user, family, pkg.layout));
+  warnings.push(...noEffectWarnings(user, platform, family, families));
   const avail = platformAvailability(caps, platform);
   if (!avail.available) {
     warnings.push(
@@ -128,14 +121,14 @@ export function planForPlatform(
   );
   const settings: Record<string, SettingRecord> = {};
   for (const [k, v] of Object.entries(resolved.settings)) {
-    settings[k] = { ...v!, applies: keyApplies(k as ConfigKey, platform, pkg.family) };
+    settings[k] = { ...v!, applies: keyApplies(k as ConfigKey, platform, family) };
   }
   const ortPackage = ortPackageFor(caps, platform);
 
-  const gen = DECODER_FAMILIES.includes(pkg.family)
+  const gen = hasTrait(family, 'generates')
     ? {
         kvCache: s.kvCacheEnabled !== false,
-        maxLength: s.kvCacheMaxLength ?? num(pkg.config.text_config, 'max_position_embeddings') ?? 2048,
+        maxLength: s.kvCacheMaxLength ?? pkg.dims.text.maxPositions ?? 2048,
       }
     : undefined;
   if (gen && s.kvCacheEnabled === undefined) {
@@ -149,17 +142,17 @@ export function planForPlatform(
       applies: true,
     };
   }
-  const frames = VIDEO_FAMILIES.includes(pkg.family)
+  const frames = hasTrait(family, 'video')
     ? typeof s.temporalResolution === 'number'
       ? s.temporalResolution
       : s.temporalResolution
         ? TEMPORAL_FRAMES[s.temporalResolution]
-        : (num(pkg.config.vision_config, 'num_frames') ?? num(pkg.config, 'num_frames') ?? 8)
+        : (pkg.dims.vision.frames ?? 8)
     : undefined;
 
   // Precision per component.
   const chosen = pkg.layout.map((name) => {
-    const spec = componentSpec(pkg.family, name);
+    const spec = componentSpec(family, name);
     const asked = componentPrecision(resolved, name, spec) ?? {
       value: PLATFORM_PRECISION_ORDER[platform][0]!,
       source: 'default',
@@ -234,6 +227,17 @@ export function planForPlatform(
       memory: memory.components[c.name]!,
     };
   });
+  const optional = planOptional(pkg, components, (name, spec, precision) =>
+    componentSessionPlan({
+      platform,
+      caps,
+      settings: s,
+      component: name,
+      spec,
+      precision,
+      ortPackage,
+    }),
+  );
   const eager = components.filter((c) => c.loadStrategy === 'eager');
   const order = s.progressiveLoading
     ? [...eager].sort((a, b) => ROLE_LOAD_ORDER.indexOf(a.role) - ROLE_LOAD_ORDER.indexOf(b.role))
@@ -254,10 +258,11 @@ export function planForPlatform(
     ortPackage,
     model: { location: pkg.location, modelType: pkg.modelType, family: pkg.family, layout: pkg.layout },
     components,
+    optional,
     settings,
     family: {
       batchSize: s.batchSize ?? 1,
-      parallelEncoderExecution: DUAL_ENCODER_FAMILIES.includes(pkg.family) && !!s.parallelEncoderExecution,
+      parallelEncoderExecution: hasTrait(family, 'dual-encoder') && !!s.parallelEncoderExecution,
     },
     ...(gen && { generation: gen }),
     ...(frames !== undefined && { video: { frames } }),
@@ -271,9 +276,56 @@ export function planForPlatform(
     ortEnv: ortEnvFor(platform, s, caps, warnings),
     graphCache: !!s.graphCache && ortPackage === 'onnxruntime-node',
     memory: { ...memory, ...(budget !== undefined && { budgetBytes: budget }) },
-    presets: presetsFor(platform, pkg.family).map((p) => p.id),
+    presets: presetsFor(platform, family.architecture).map((p) => p.id),
     warnings: [...new Set(warnings)],
   };
+}
+
+/**
+ * The family's optional components that the package has beside its layout (CLIP's combined
+ * graph next to the split pair): lazy, at the precision of the first planned component when
+ * the package has it (else fp32, else any), with that platform's session options, and outside
+ * the memory total (they are opened briefly, not kept).
+ */
+function planOptional(
+  pkg: ModelPackage,
+  planned: readonly ComponentPlan[],
+  session: (
+    name: string,
+    spec: ReturnType<typeof componentSpec>,
+    precision: ComponentPlan['precision'],
+  ) => ReturnType<typeof componentSessionPlan>,
+): ComponentPlan[] {
+  const like = planned[0];
+  if (!like) return [];
+  return (pkg.familySpec.optionalComponents ?? [])
+    .filter((name) => !pkg.layout.includes(name) && pkg.components[name])
+    .map((name) => {
+      const variants = pkg.components[name]!.variants;
+      const variant = variants[like.precision] ?? variants.fp32 ?? Object.values(variants)[0]!;
+      const spec = componentSpec(pkg.familySpec, name);
+      const sess = session(name, spec, variant.precision);
+      return {
+        name,
+        role: spec.role,
+        file: variant.file,
+        externalData: variant.externalData.map((x) => x.file),
+        precision: variant.precision,
+        precisionChoice: {
+          asked: like.precisionChoice.asked,
+          source: 'default',
+          key: `follows ${like.name}`,
+          how: variant.precision === like.precision ? 'asked' : 'fallback',
+        },
+        bytes: variant.totalBytes,
+        providers: sess.providers,
+        session: sess.session,
+        loadStrategy: 'lazy',
+        loadSource: 'optional component',
+        warmup: false,
+        memory: { weightsBytes: variant.totalBytes, activationBytes: 0 },
+      };
+    });
 }
 
 /** Errors that make one candidate platform unusable but say nothing about the others. */
@@ -292,7 +344,7 @@ export function planModel(req: PlanRequest): ModelPlan {
   const user = normalizeConfig(req.config);
   const model = modelLayer(pkg);
   if (requested !== 'auto') {
-    const plan = planForPlatform(pkg, caps, requested, user, model);
+    const plan = planForPlatform(pkg, caps, requested, user, model, req.families);
     const a = platformAvailability(caps, requested);
     return {
       ...plan,
@@ -309,7 +361,7 @@ export function planModel(req: PlanRequest): ModelPlan {
       ],
     };
   }
-  const ranked = rankPlatforms(pkg.family, caps, {
+  const ranked = rankPlatforms(pkg.familySpec.architecture, caps, {
     ...(model.device && { device: model.device }),
     ...(req.candidates && { order: req.candidates }),
   });
@@ -318,7 +370,7 @@ export function planModel(req: PlanRequest): ModelPlan {
   let firstError: MmrtError | undefined;
   for (const r of considered) {
     try {
-      candidates.push({ ...r, plan: planForPlatform(pkg, caps, r.platform, user, model) });
+      candidates.push({ ...r, plan: planForPlatform(pkg, caps, r.platform, user, model, req.families) });
     } catch (e) {
       if (!platformSpecific(e)) throw e;
       firstError ??= e;
@@ -332,7 +384,7 @@ export function planModel(req: PlanRequest): ModelPlan {
     throw new PlatformError(
       'PLATFORM_UNSUPPORTED',
       `no platform available on this machine can run ${pkg.family} models: ${why || 'none is rated for it'}`,
-      { value: 'auto', valid: platformsThatCanRun(pkg.family) },
+      { value: 'auto', valid: platformsThatCanRun(pkg.familySpec.architecture) },
     );
   }
   return { ...best.plan!, requested, candidates };

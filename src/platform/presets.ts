@@ -6,36 +6,36 @@
  * The brief writes them as Python dicts in snake_case; here they are camelCase
  * (`normalizeConfig` turns the brief's spelling into exactly these objects — tested).
  */
-import { FAMILY_LAYOUTS, type ModelFamily } from '../package/families.js';
+import type { Architecture } from '../package/family-spec.js';
 import type { PlatformName } from '../runtime/providers.js';
-import type { BriefModel } from './compatibility.js';
 import type { PlatformConfig } from './config-keys.js';
 
 export interface Preset {
   readonly id: string;
   readonly title: string;
   readonly origin: 'brief' | 'mmrt';
-  /** The model the brief wrote the configuration for. */
-  readonly briefModelName?: string;
+  /** The model the guide wrote the configuration for. */
+  readonly exampleModel?: string;
   readonly platform: PlatformName;
-  /** Table rows it applies to. */
-  readonly models: readonly BriefModel[];
+  /** Table rows (architectures) it applies to. */
+  readonly architectures: readonly Architecture[];
   readonly config: PlatformConfig;
 }
 
 // The brief's LLaVA configurations also serve LLaVA-Next: same components, same levers.
-const LLAVA: readonly BriefModel[] = ['LLaVA', 'LLaVA-Next'];
-const BLIP: readonly BriefModel[] = ['BLIP/BLIP-2'];
-const CLIP: readonly BriefModel[] = ['CLIP'];
+const LLAVA: readonly Architecture[] = ['LLaVA', 'LLaVA-Next'];
+const BLIP: readonly Architecture[] = ['BLIP/BLIP-2'];
+const CLIP: readonly Architecture[] = ['CLIP'];
 
-export const BRIEF_PRESETS: readonly Preset[] = [
+/** The optimization guide's recommended configurations, one per platform and architecture. */
+export const RECOMMENDED_CONFIGS: readonly Preset[] = [
   {
     id: 'cuda-clip',
     title: 'CLIP on CUDA',
     origin: 'brief',
-    briefModelName: 'openai/clip-vit-base-patch32',
+    exampleModel: 'openai/clip-vit-base-patch32',
     platform: 'cuda',
-    models: CLIP,
+    architectures: CLIP,
     config: {
       precision: 'fp16',
       batchSize: 32,
@@ -47,9 +47,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'cuda-llava',
     title: 'LLaVA on CUDA',
     origin: 'brief',
-    briefModelName: 'llava-hf/llava-1.5-7b-hf',
+    exampleModel: 'llava-hf/llava-1.5-7b-hf',
     platform: 'cuda',
-    models: LLAVA,
+    architectures: LLAVA,
     config: {
       precision: 'int8',
       batchSize: 1,
@@ -64,9 +64,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'cuda-blip2',
     title: 'BLIP-2 on CUDA',
     origin: 'brief',
-    briefModelName: 'Salesforce/blip2-opt-2.7b',
+    exampleModel: 'Salesforce/blip2-opt-2.7b',
     platform: 'cuda',
-    models: BLIP,
+    architectures: BLIP,
     config: {
       precision: 'fp16',
       batchSize: 4,
@@ -80,9 +80,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'rocm-clip',
     title: 'CLIP on ROCm',
     origin: 'brief',
-    briefModelName: 'openai/clip-vit-base-patch32',
+    exampleModel: 'openai/clip-vit-base-patch32',
     platform: 'rocm',
-    models: CLIP,
+    architectures: CLIP,
     config: {
       precision: 'fp16',
       batchSize: 16,
@@ -94,9 +94,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'rocm-blip',
     title: 'BLIP on ROCm',
     origin: 'brief',
-    briefModelName: 'Salesforce/blip-image-captioning-base',
+    exampleModel: 'Salesforce/blip-image-captioning-base',
     platform: 'rocm',
-    models: BLIP,
+    architectures: BLIP,
     config: {
       precision: 'fp16',
       batchSize: 4,
@@ -108,9 +108,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'mps-clip',
     title: 'CLIP on MPS',
     origin: 'brief',
-    briefModelName: 'openai/clip-vit-base-patch32',
+    exampleModel: 'openai/clip-vit-base-patch32',
     platform: 'mps',
-    models: CLIP,
+    architectures: CLIP,
     config: {
       precision: 'fp16',
       batchSize: 8,
@@ -123,9 +123,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'mps-llava',
     title: 'LLaVA on MPS',
     origin: 'brief',
-    briefModelName: 'llava-hf/llava-1.5-7b-hf',
+    exampleModel: 'llava-hf/llava-1.5-7b-hf',
     platform: 'mps',
-    models: LLAVA,
+    architectures: LLAVA,
     config: {
       precision: 'int8',
       batchSize: 1,
@@ -140,9 +140,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'qualcomm-clip',
     title: 'CLIP on Qualcomm',
     origin: 'brief',
-    briefModelName: 'openai/clip-vit-base-patch32',
+    exampleModel: 'openai/clip-vit-base-patch32',
     platform: 'qualcomm',
-    models: CLIP,
+    architectures: CLIP,
     config: {
       precision: 'int8',
       batchSize: 1,
@@ -155,9 +155,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'qualcomm-blip',
     title: 'Small BLIP on Qualcomm',
     origin: 'brief',
-    briefModelName: 'Salesforce/blip-image-captioning-base',
+    exampleModel: 'Salesforce/blip-image-captioning-base',
     platform: 'qualcomm',
-    models: BLIP,
+    architectures: BLIP,
     config: {
       precision: 'int8',
       batchSize: 1,
@@ -171,9 +171,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'webnn-clip',
     title: 'CLIP on WebNN',
     origin: 'brief',
-    briefModelName: 'openai/clip-vit-base-patch32',
+    exampleModel: 'openai/clip-vit-base-patch32',
     platform: 'webnn',
-    models: CLIP,
+    architectures: CLIP,
     config: {
       precision: 'fp16',
       batchSize: 1,
@@ -186,9 +186,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'webnn-blip',
     title: 'Tiny BLIP on WebNN',
     origin: 'brief',
-    briefModelName: 'Salesforce/blip-image-captioning-base',
+    exampleModel: 'Salesforce/blip-image-captioning-base',
     platform: 'webnn',
-    models: BLIP,
+    architectures: BLIP,
     config: {
       precision: 'fp16',
       batchSize: 1,
@@ -201,9 +201,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'webgpu-clip',
     title: 'CLIP on WebGPU',
     origin: 'brief',
-    briefModelName: 'openai/clip-vit-base-patch32',
+    exampleModel: 'openai/clip-vit-base-patch32',
     platform: 'webgpu',
-    models: CLIP,
+    architectures: CLIP,
     config: {
       precision: 'fp16',
       batchSize: 1,
@@ -217,9 +217,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'webgpu-llava',
     title: 'Smaller LLaVA on WebGPU',
     origin: 'brief',
-    briefModelName: 'llava-hf/llava-1.5-1.1b-hf',
+    exampleModel: 'llava-hf/llava-1.5-1.1b-hf',
     platform: 'webgpu',
-    models: LLAVA,
+    architectures: LLAVA,
     config: {
       precision: 'int8',
       batchSize: 1,
@@ -236,9 +236,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'webgpu-xclip',
     title: 'X-CLIP (video-text) on WebGPU',
     origin: 'brief',
-    briefModelName: 'microsoft/xclip-base-patch32',
+    exampleModel: 'microsoft/xclip-base-patch32',
     platform: 'webgpu',
-    models: ['X-CLIP'],
+    architectures: ['X-CLIP'],
     config: {
       precision: 'fp16',
       batchSize: 1,
@@ -254,9 +254,9 @@ export const BRIEF_PRESETS: readonly Preset[] = [
     id: 'webgpu-llava-loader',
     title: 'MultimodalLoader: LLaVA on WebGPU, per component',
     origin: 'brief',
-    briefModelName: 'llava-hf/llava-1.5-7b-hf',
+    exampleModel: 'llava-hf/llava-1.5-7b-hf',
     platform: 'webgpu',
-    models: LLAVA,
+    architectures: LLAVA,
     config: {
       components: {
         vision_encoder: { precision: 'int8', loadStrategy: 'eager' },
@@ -273,25 +273,6 @@ export const BASE_DEFAULTS: PlatformConfig = {
   progressiveLoading: false,
   memoryEfficient: false,
   graphCache: false,
-};
-
-/**
- * mmrt's per-family defaults, above the base and under everything else. Chat models create
- * their language model on first use: image features (and a cached second question) need only
- * the vision encoder, and the decoder is most of the load time. A captioner always needs its
- * decoder, so BLIP keeps it eager.
- */
-export const FAMILY_DEFAULTS: Partial<Readonly<Record<ModelFamily, PlatformConfig>>> = {
-  // Dual encoders alternate text and vision sessions on every call; with ORT's spinning, the idle
-  // session's threads keep the cores busy while the other runs. Measured on ViT-B/32, 2 cores,
-  // text then vision in turn: 43 + 58 ms spinning, 22 + 33 ms not (bench/results/clip.json).
-  // Batches of 8 images: 15% more throughput than one at a time on ViT-B/32 (2 cores, CPU), and
-  // the next chunk decodes while this one runs. (For decoders batch_size is prompts: left at 1.)
-  clip: { threadSpinning: false, batchSize: 8 },
-  siglip: { threadSpinning: false, batchSize: 8 },
-  xclip: { threadSpinning: false },
-  llava: { components: { language_model: { loadStrategy: 'lazy' } } },
-  llava_next: { components: { language_model: { loadStrategy: 'lazy' } } },
 };
 
 /**
@@ -313,12 +294,11 @@ export const PLATFORM_DEFAULTS: Readonly<Record<PlatformName, PlatformConfig>> =
   webgpu: { precision: 'fp16' },
 };
 
-/** The brief presets for a family on a platform, in layering order. */
-export function presetsFor(platform: PlatformName, family: ModelFamily): Preset[] {
-  const row = FAMILY_LAYOUTS[family].briefModel;
-  return BRIEF_PRESETS.filter((p) => p.platform === platform && p.models.includes(row));
+/** The recommended configurations for an architecture on a platform, in layering order. */
+export function presetsFor(platform: PlatformName, architecture: Architecture): Preset[] {
+  return RECOMMENDED_CONFIGS.filter((p) => p.platform === platform && p.architectures.includes(architecture));
 }
 
 export function presetById(id: string): Preset | undefined {
-  return BRIEF_PRESETS.find((p) => p.id === id);
+  return RECOMMENDED_CONFIGS.find((p) => p.id === id);
 }

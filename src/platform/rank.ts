@@ -4,7 +4,7 @@
  * provider for it (1 or 0). Ties go to the platform the model's `transformers.js_config.device`
  * names, then to PLATFORM_PREFERENCE (dedicated accelerators before general ones).
  */
-import type { ModelFamily } from '../package/families.js';
+import type { Architecture } from '../package/family-spec.js';
 import type { PlatformName } from '../runtime/providers.js';
 import { type HostCapabilities, platformAvailability } from './capabilities.js';
 import { RATING_SCORE, type Rating, TABLE_PLATFORMS, ratingFor } from './compatibility.js';
@@ -40,14 +40,14 @@ export interface RankOptions {
   readonly order?: readonly PlatformName[];
 }
 
-/** Every rated platform for the family, best first; unavailable ones last with score 0. */
+/** Every rated platform for the architecture, best first; unavailable ones last with score 0. */
 export function rankPlatforms(
-  family: ModelFamily,
+  architecture: Architecture,
   caps: HostCapabilities,
   opts: RankOptions = {},
 ): RankedPlatform[] {
   const describe = (platform: PlatformName): RankedPlatform => {
-    const rating = ratingFor(family, platform);
+    const rating = ratingFor(architecture, platform);
     const a = platformAvailability(caps, platform);
     return {
       platform,

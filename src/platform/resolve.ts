@@ -4,7 +4,7 @@
  * preset's `llm_precision: 'int8'`, because the user said it. Within one layer the most
  * specific key wins (component section > role key like `llm_precision` > `precision`).
  */
-import type { ComponentSpec } from './component-roles.js';
+import type { ComponentSpec } from '../package/family-spec.js';
 import type { ConfigKey, LoadStrategy, PlatformConfig } from './config-keys.js';
 import type { RequestedPrecision } from './precision-map.js';
 

@@ -8,7 +8,7 @@ import type { ExecutionProviderName, OrtPackage, PlatformName } from '../runtime
 import type { GraphOptimizationLevel, ProviderSpec, SessionOptions } from '../runtime/session.js';
 import { toBinding } from './bindings.js';
 import type { HostCapabilities } from './capabilities.js';
-import type { ComponentSpec } from './component-roles.js';
+import type { ComponentSpec } from '../package/family-spec.js';
 import type { FeatureLevel, OptimizationLevel, PlatformConfig, PowerMode } from './config-keys.js';
 
 export const LEVEL_EFFECTS: Readonly<

@@ -1,5 +1,5 @@
 /** Probe an execution provider by creating and running a session on a 170-byte graph. */
-import type { OrtModule } from '../host/types.js';
+import type { OrtModule } from '../host/host.js';
 import type { ProviderStatus } from '../platform/capabilities.js';
 import { probeModelBytes } from './probe-model.js';
 import type { ExecutionProviderName } from './providers.js';

@@ -4,7 +4,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { MmrtError, RuntimeError, closest } from '../errors.js';
-import type { OrtModule } from '../host/types.js';
+import type { OrtModule } from '../host/host.js';
 import { PLATFORM_TABLE, platformOfProvider, type ExecutionProviderName } from './providers.js';
 
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLASSES, encode, heldOutSet } from '../helpers/shapes.js';
+import { CLASSES, encode, heldOutSet } from '../../tools/shapes/render.js';
 import { type ImageServer, startImageServer } from '../helpers/http.js';
 
 const execFileP = promisify(execFile);

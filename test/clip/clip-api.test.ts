@@ -4,27 +4,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import type { ClipModel } from '../../src/families/clip/model.js';
-import { clipFromSource } from '../../src/node/clip.js';
-import { openSessionSource } from '../../src/node/session-source.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
-import { CLASSES, encode, heldOutSet } from '../helpers/shapes.js';
-import { DEFAULT_CLIP_MODEL } from '../../src/cli/paths.js';
+import type { ClipModel } from '../../src/kinds/dual-encoder/model.js';
+import { CLASSES, encode, heldOutSet } from '../../tools/shapes/render.js';
 import { type ImageServer, startImageServer } from '../helpers/http.js';
+import { disposeModels, tinyClip } from '../helpers/models.js';
 
 const LABELS = CLASSES.map(([c, s]) => `${c} ${s}`);
 
-let source: SessionSource;
 let clip: ClipModel;
 const warnings: string[] = [];
 
 beforeAll(async () => {
-  source = await openSessionSource(DEFAULT_CLIP_MODEL);
-  clip = clipFromSource(source, { onWarning: (m) => warnings.push(m) });
+  clip = await tinyClip({ onWarning: (m) => warnings.push(m) });
 });
-afterAll(async () => {
-  await source.dispose();
-});
+afterAll(disposeModels);
 
 describe('tiny CLIP semantics', () => {
   it('classifies freshly rendered held-out images into the 24 colour-shape classes (>= 95%)', async () => {
@@ -60,9 +53,9 @@ describe('optimizations are switchable and do not change results', () => {
         .map((im) => encode(im)),
     );
     const a = await clip.embedImages(imgs);
-    const one = clipFromSource(source, { batchSize: 1, overlapDecode: false });
+    const one = await tinyClip({ config: { batch_size: 1 }, clip: { overlapDecode: false } });
     const b = await one.embedImages(imgs);
-    const three = clipFromSource(source, { batchSize: 3 });
+    const three = await tinyClip({ config: { batch_size: 3 } });
     const c = await three.embedImages(imgs);
     for (let i = 0; i < imgs.length; i++) {
       expect(Math.max(...a[i]!.map((v, j) => Math.abs(v - b[i]![j]!)))).toBeLessThan(1e-5);
@@ -77,18 +70,18 @@ describe('optimizations are switchable and do not change results', () => {
       'green',
       'a purple square',
     ];
-    const a = await clipFromSource(source, { textCacheBytes: 0 }).embedTexts(texts);
-    const one = await clipFromSource(source, { textCacheBytes: 0, textBatchSize: 1 }).embedTexts(texts);
+    const a = await (await tinyClip({ clip: { textCacheBytes: 0 } })).embedTexts(texts);
+    const one = await (await tinyClip({ clip: { textCacheBytes: 0, textBatchSize: 1 } })).embedTexts(texts);
     for (let i = 0; i < texts.length; i++) {
       expect(Math.max(...a[i]!.map((v, j) => Math.abs(v - one[i]![j]!)))).toBeLessThan(1e-5);
     }
-    expect(() => clipFromSource(source, { textBatchSize: 0 })).toThrow(
+    await expect(tinyClip({ clip: { textBatchSize: 0 } })).rejects.toThrow(
       /textBatchSize must be a positive integer/,
     );
   });
 
   it('encodes each label once across a stream of zero-shot calls when the text cache is on', async () => {
-    const cached = clipFromSource(source, {});
+    const cached = await tinyClip();
     const imgs = await Promise.all(
       heldOutSet(5, 1)
         .slice(0, 3)
@@ -100,7 +93,7 @@ describe('optimizations are switchable and do not change results', () => {
       hits: 2 * LABELS.length,
       entries: LABELS.length,
     });
-    const uncached = clipFromSource(source, { textCacheBytes: 0 });
+    const uncached = await tinyClip({ clip: { textCacheBytes: 0 } });
     expect(uncached.textCacheStats()).toBeUndefined();
     const [x] = await uncached.zeroShot([imgs[0]!], LABELS);
     const [y] = await cached.zeroShot([imgs[0]!], LABELS);
@@ -109,9 +102,10 @@ describe('optimizations are switchable and do not change results', () => {
 
   it('runs sequentially when parallel encoders are off, with equal scores', async () => {
     const img = await encode(heldOutSet(11, 1)[0]!);
-    const seq = clipFromSource(source, { parallelEncoders: false });
+    const seq = await tinyClip({ config: { parallel_encoder_execution: false } });
+    const par = await tinyClip({ config: { parallel_encoder_execution: true } });
     const [a] = await seq.zeroShot([img], LABELS);
-    const [b] = await clip.zeroShot([img], LABELS);
+    const [b] = await par.zeroShot([img], LABELS);
     expect(a![0]!.label).toBe(b![0]!.label);
     expect(a![0]!.score).toBeCloseTo(b![0]!.score, 5);
   });
@@ -142,7 +136,7 @@ describe('bad input', () => {
     await expect(clip.embedImages([good.subarray(0, good.length / 3)])).rejects.toMatchObject({
       code: 'IMAGE_DECODE_FAILED',
     });
-    const small = clipFromSource(source, { maxPixels: 100 });
+    const small = await tinyClip({ images: { maxPixels: 100 } });
     await expect(small.embedImages([good])).rejects.toMatchObject({ code: 'IMAGE_TOO_LARGE' });
     await expect(clip.embedImages(['/no/such/image.png'])).rejects.toBeInstanceOf(InputError);
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIP_MODEL } from '../../src/cli/paths.js';
 import type { LoadProgress } from '../../src/loader/types.js';
-import { loadClip } from '../../src/node/clip.js';
+import { loadClip } from '../../src/node/index.js';
 
 const ref = JSON.parse(readFileSync(join(DEFAULT_CLIP_MODEL, 'reference.json'), 'utf8')) as {
   logit_scale: number;
@@ -22,7 +22,7 @@ describe('loadClip', () => {
     const clip = await loadClip({
       model: DEFAULT_CLIP_MODEL,
       platform: 'cpu',
-      cacheDir,
+      host: { cacheDir },
       onWarning: (m) => warnings.push(m),
     });
     try {
@@ -41,13 +41,13 @@ describe('loadClip', () => {
     const cacheDir = join(root, 'cache');
     await cp(DEFAULT_CLIP_MODEL, model, { recursive: true });
     try {
-      await (await loadClip({ model, platform: 'cpu', cacheDir })).logitScale();
+      await (await loadClip({ model, platform: 'cpu', host: { cacheDir } })).logitScale();
       const [entry] = await readdir(join(cacheDir, 'logit-scale'));
       await writeFile(join(cacheDir, 'logit-scale', entry!), JSON.stringify({ scale: 42, bias: 0 }));
       // Same bytes, new modification time: the key changes and the graph is read again.
       const later = new Date(Date.now() + 5000);
       await utimes(join(model, 'onnx', 'model.onnx'), later, later);
-      const clip = await loadClip({ model, platform: 'cpu', cacheDir });
+      const clip = await loadClip({ model, platform: 'cpu', host: { cacheDir } });
       expect((await clip.logitScale()).scale).toBeCloseTo(ref.logit_scale, 4);
       await clip.dispose();
     } finally {
@@ -60,10 +60,10 @@ describe('loadClip', () => {
     const clip = await loadClip({
       model: DEFAULT_CLIP_MODEL,
       platform: 'cpu',
-      batchSize: undefined,
-      textCacheBytes: undefined,
+      config: { batchSize: undefined },
+      clip: { textCacheBytes: undefined },
       signal: controller.signal,
-      preload: true,
+      loading: { preload: true },
     });
     try {
       controller.abort();
@@ -80,7 +80,7 @@ describe('loadClip', () => {
   it('keeps the learned scale on disk, so the next start does not open the combined graph again', async () => {
     const cacheDir = await mkdtemp(join(tmpdir(), 'mmrt-scale-'));
     try {
-      const first = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', cacheDir });
+      const first = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', host: { cacheDir } });
       expect((await first.logitScale()).scale).toBeCloseTo(ref.logit_scale, 3);
       await first.dispose();
       const files = await readdir(join(cacheDir, 'logit-scale'));
@@ -88,11 +88,16 @@ describe('loadClip', () => {
       // The next start reads the file: make its value recognisable.
       const path = join(cacheDir, 'logit-scale', files[0]!);
       await writeFile(path, JSON.stringify({ scale: 42, bias: 0 }));
-      const second = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', cacheDir });
+      const second = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', host: { cacheDir } });
       expect((await second.logitScale()).scale).toBe(42);
       await second.dispose();
       // An explicit option still wins over the cache.
-      const third = await loadClip({ model: DEFAULT_CLIP_MODEL, platform: 'cpu', cacheDir, logitScale: 7 });
+      const third = await loadClip({
+        model: DEFAULT_CLIP_MODEL,
+        platform: 'cpu',
+        host: { cacheDir },
+        clip: { logitScale: 7 },
+      });
       expect((await third.logitScale()).scale).toBe(7);
       await third.dispose();
     } finally {
@@ -105,8 +110,7 @@ describe('loadClip', () => {
     const clip = await loadClip({
       model: DEFAULT_CLIP_MODEL,
       platform: 'cpu',
-      preload: true,
-      onProgress: (e) => events.push(e),
+      loading: { preload: true, onProgress: (e) => events.push(e) },
     });
     try {
       const ready = events.filter((e) => e.phase === 'ready').map((e) => e.component);

@@ -6,30 +6,24 @@ import {
   env,
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CLIP_MODEL, MODELS_DIR } from '../../src/cli/paths.js';
-import { cosine } from '../../src/families/clip/math.js';
-import type { ClipModel } from '../../src/families/clip/model.js';
-import { ImageProcessor } from '../../src/image/processor.js';
-import { clipFromSource } from '../../src/node/clip.js';
-import { openSessionSource } from '../../src/node/session-source.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
-import { heldOutSet } from '../helpers/shapes.js';
+import { MODELS_DIR } from '../../src/cli/paths.js';
+import { cosine } from '../../src/kinds/dual-encoder/math.js';
+import type { ClipModel } from '../../src/kinds/dual-encoder/model.js';
+import { ImageProcessor } from '../../src/media/processor.js';
+import { disposeModels, tinyClip } from '../helpers/models.js';
+import { heldOutSet } from '../../tools/shapes/render.js';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
 env.localModelPath = MODELS_DIR;
 const FOLDER = 'shapes-clip';
 
-let source: SessionSource;
 let clip: ClipModel;
 
 beforeAll(async () => {
-  source = await openSessionSource(DEFAULT_CLIP_MODEL);
-  clip = clipFromSource(source);
+  clip = await tinyClip({ config: { numThreads: 2 } });
 });
-afterAll(async () => {
-  await source.dispose();
-});
+afterAll(disposeModels);
 
 describe('CLIP embeddings agree with @huggingface/transformers on the same folder', () => {
   it('text embeddings: same tokens and cosine >= 0.9999', async () => {
@@ -47,7 +41,7 @@ describe('CLIP embeddings agree with @huggingface/transformers on the same folde
   });
 
   it('image embeddings on identical pixel values: cosine >= 0.9999', async () => {
-    const pkg = source.package;
+    const pkg = clip.loader.package;
     const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig);
     const images = heldOutSet(31, 1).slice(0, 4);
     const batch = processor.preprocessBatch(
@@ -58,7 +52,7 @@ describe('CLIP embeddings agree with @huggingface/transformers on the same folde
       pixel_values: new Tensor('float32', batch.data, [...batch.dims]),
     });
     const peer = image_embeds.tolist() as number[][];
-    const vision = await source.session('vision_model');
+    const vision = await clip.loader.session('vision_model');
     const { Tensor: OrtTensor } = await import('onnxruntime-node');
     const out = await vision.run({ pixel_values: new OrtTensor('float32', batch.data, [...batch.dims]) });
     const data = out.image_embeds!.data as Float32Array;

@@ -10,15 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIP_MODEL, MODELS_DIR } from '../../src/cli/paths.js';
-import { softmax } from '../../src/families/clip/math.js';
-import { ClipModel, type ClipSessions, type ImageInput } from '../../src/families/clip/model.js';
-import type { RgbImage } from '../../src/host/types.js';
-import { ImageProcessor } from '../../src/image/processor.js';
-import { clipFromSource } from '../../src/node/clip.js';
-import { decodeImage } from '../../src/node/image/decode.js';
+import { softmax } from '../../src/kinds/dual-encoder/math.js';
+import { ClipModel, type ClipSessions, DUAL_ENCODER_STYLES } from '../../src/kinds/dual-encoder/model.js';
+import type { RgbImage } from '../../src/host/host.js';
+import type { ImageInput } from '../../src/media/input.js';
+import { ImageProcessor } from '../../src/media/processor.js';
+import { decodeImage } from '../../src/node/media/decode.js';
 import { ort } from '../../src/node/ort.js';
-import { openSessionSource } from '../../src/node/session-source.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
+import { disposeModels, tinyClip } from '../helpers/models.js';
 import { type ClipReference, float32, maxAbsDiff, readJson } from '../shapes/reference.js';
 
 const ref = readJson<ClipReference & { logit_scale: number }>('shapes-clip', 'reference.json');
@@ -27,12 +26,12 @@ const [N_IMAGES, C, H, W] = ref.pixel_values.shape as [number, number, number, n
 const PER_IMAGE = C * H * W;
 const refPixels = float32(ref.pixel_values);
 
-let source: SessionSource;
+let source: ClipModel;
 let combinedDir: string;
-let combinedSource: SessionSource;
+let combinedSource: ClipModel;
 
 beforeAll(async () => {
-  source = await openSessionSource(DEFAULT_CLIP_MODEL, { intraOpNumThreads: 1 });
+  source = await tinyClip();
   // A package with only the combined graph (the hub's other CLIP layout): the shipped
   // folder minus text_model.onnx and vision_model.onnx.
   combinedDir = await mkdtemp(join(tmpdir(), 'mmrt-clip-combined-'));
@@ -47,11 +46,10 @@ beforeAll(async () => {
   ]) {
     await copyFile(join(DEFAULT_CLIP_MODEL, f), join(combinedDir, f));
   }
-  combinedSource = await openSessionSource(combinedDir, { intraOpNumThreads: 1 });
+  combinedSource = await tinyClip({ model: combinedDir });
 });
 afterAll(async () => {
-  await source?.dispose();
-  await combinedSource?.dispose();
+  await disposeModels();
   if (combinedDir) await rm(combinedDir, { recursive: true, force: true });
 });
 
@@ -69,14 +67,14 @@ const worst = (got: ArrayLike<number>[], want: ArrayLike<number>[]) =>
  * to the vision (or combined) session, the output selection and the row split are mmrt's own.
  * Inputs are the strings "ref:0", "ref:1", ... naming rows of the reference pixel_values.
  */
-function referencePixelModel(src: SessionSource, sessions: ClipSessions): ClipModel {
+function referencePixelModel(src: ClipModel, sessions: ClipSessions): ClipModel {
   const tensors = new Map<RgbImage, Float32Array>();
-  const tokenizer = clipFromSource(src).tokenizer;
-  return new ClipModel(
-    src.package.location,
-    'clip',
-    tokenizer,
-    {
+  return new ClipModel({
+    modelId: src.loader.package.location,
+    family: 'clip',
+    style: DUAL_ENCODER_STYLES.softmax,
+    tokenizer: src.tokenizer,
+    images: {
       ort,
       decodeImage: async (input: ImageInput) => {
         const i = Number(String(input).replace(/^ref:/, ''));
@@ -89,14 +87,15 @@ function referencePixelModel(src: SessionSource, sessions: ClipSessions): ClipMo
       pixelShape: [C, H, W],
     },
     sessions,
-    src.package.config,
-  );
+    config: src.loader.package.config,
+    loader: src.loader,
+  });
 }
 const REF_INPUTS = Array.from({ length: N_IMAGES }, (_, i) => `ref:${i}`);
 
 describe('split encoders vs PyTorch', () => {
   it('tokenizes the reference texts to exactly the reference input_ids and attention_mask', () => {
-    const clip = clipFromSource(source);
+    const clip = source;
     const batch = clip.tokenizer.encodeBatch(ref.texts);
     expect([...batch.dims]).toEqual([ref.input_ids.length, ref.input_ids[0]!.length]);
     expect(Array.from(batch.inputIds, Number)).toEqual(ref.input_ids.flat());
@@ -111,7 +110,7 @@ describe('split encoders vs PyTorch', () => {
   });
 
   it('text embeddings from its own tokenization match text_embeds (raw and normalized) within 1e-4', async () => {
-    const clip = clipFromSource(source);
+    const clip = source;
     const raw = await clip.embedTexts(ref.texts, { normalize: false });
     const normalized = await clip.embedTexts(ref.texts);
     const dRaw = worst(raw, ref.text_embeds);
@@ -126,8 +125,8 @@ describe('split encoders vs PyTorch', () => {
 
   it('image embeddings from the reference pixel_values match image_embeds (raw and normalized) within 1e-4', async () => {
     const clip = referencePixelModel(source, {
-      text: () => source.session('text_model'),
-      vision: () => source.session('vision_model'),
+      text: () => source.loader.session('text_model'),
+      vision: () => source.loader.session('vision_model'),
     });
     const raw = await clip.embedImages(REF_INPUTS, { normalize: false });
     const normalized = await clip.embedImages(REF_INPUTS);
@@ -144,8 +143,8 @@ describe('split encoders vs PyTorch', () => {
 
 describe('combined model.onnx layout vs PyTorch', () => {
   it('opens a package that has only model.onnx as a combined-layout CLIP', async () => {
-    expect(combinedSource.package.layout).toEqual(['model']);
-    const clip = clipFromSource(combinedSource);
+    expect(combinedSource.loader.package.layout).toEqual(['model']);
+    const clip = combinedSource;
     const texts = await clip.embedTexts(ref.texts);
     const d = worst(texts, ref.text_embeds_normalized);
     console.log(
@@ -155,7 +154,7 @@ describe('combined model.onnx layout vs PyTorch', () => {
   });
 
   it("the graph's logits_per_image on the reference inputs match PyTorch within 1e-4", async () => {
-    const s = await combinedSource.session('model');
+    const s = await combinedSource.loader.session('model');
     const i64 = (rows: number[][]) =>
       new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
     const out = await s.run({
@@ -172,7 +171,9 @@ describe('combined model.onnx layout vs PyTorch', () => {
   });
 
   it("a combined-only ClipModel recovers the learned logit scale, and its logits and zero-shot scores match PyTorch's", async () => {
-    const clip = referencePixelModel(combinedSource, { combined: () => combinedSource.session('model') });
+    const clip = referencePixelModel(combinedSource, {
+      combined: () => combinedSource.loader.session('model'),
+    });
     const { scale, bias } = await clip.logitScale();
     const dScale = Math.abs(scale - ref.logit_scale);
     console.log(
@@ -211,10 +212,10 @@ describe('combined model.onnx layout vs PyTorch', () => {
 describe("mmrt's own preprocessing of the reference images vs Pillow", () => {
   it('reproduces the reference pixel_values within one 8-bit level before normalization', async () => {
     expect(ref.images.length).toBe(N_IMAGES);
-    const pkg = source.package;
+    const pkg = source.loader.package;
     const std = pkg.preprocessorConfig?.image_std as number[];
     expect(std).toHaveLength(3);
-    // The decoder and processor exactly as clipFromSource wires them (resampleMode 'exact').
+    // The decoder and processor exactly as the CLIP family wires them (resampleMode 'exact').
     const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, { resampleMode: 'exact' });
     let worstLevels = 0;
     for (const [i, file] of ref.images.entries()) {
@@ -237,7 +238,7 @@ describe("mmrt's own preprocessing of the reference images vs Pillow", () => {
   });
 
   it('embeds the reference image files end to end close to the PyTorch image embeddings', async () => {
-    const clip = clipFromSource(source);
+    const clip = source;
     const got = await clip.embedImages(ref.images.map((f) => join(MODELS_DIR, f)));
     const d = worst(got, ref.image_embeds_normalized);
     console.log(

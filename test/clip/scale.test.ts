@@ -1,67 +1,83 @@
 /**
- * Reading the learned logit scale: the combined graph is released after use, a failure falls back
- * (split layout, with a warning) or is not remembered (combined-only layout: the next call retries).
+ * Reading the learned logit scale: the combined graph goes through the loader and is released
+ * after use; a failure falls back (split layout, with a warning) or is not remembered
+ * (combined-only layout: the next call retries).
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIP_MODEL } from '../../src/cli/paths.js';
 import { RuntimeError } from '../../src/errors.js';
-import { clipFromSource } from '../../src/node/clip.js';
-import { openSessionSource } from '../../src/node/session-source.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
+import type { Host } from '../../src/host/host.js';
+import type { ClipModel } from '../../src/kinds/dual-encoder/model.js';
+import { loadModel } from '../../src/load/load-model.js';
+import { nodeHost } from '../../src/node/host.js';
 
-/** The real source, with `model` failing the first `failures` times it is asked for. */
-async function flakyCombined(failures: number): Promise<SessionSource & { asked: () => number }> {
-  const real = await openSessionSource(DEFAULT_CLIP_MODEL, { intraOpNumThreads: 1 });
+let cacheDir: string;
+beforeAll(async () => {
+  // An empty store each time: the graph is really read.
+  cacheDir = await mkdtemp(join(tmpdir(), 'mmrt-scale-'));
+});
+afterAll(async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+/** The Node host, with the combined graph's session failing the first `failures` times it is created. */
+function flakyCombined(failures: number): Host & { asked: () => number } {
+  const base = nodeHost({ cacheDir: join(cacheDir, String(Math.random())) });
   let asked = 0;
   return {
-    package: real.package,
-    session(component, signal) {
-      if (component === 'model' && asked++ < failures) {
-        return Promise.reject(new RuntimeError('SESSION_CREATE_FAILED', 'no room for the combined graph'));
+    ...base,
+    async createSession(spec, context) {
+      if (spec.name === 'model' && asked++ < failures) {
+        throw new RuntimeError('SESSION_CREATE_FAILED', 'no room for the combined graph');
       }
-      return real.session(component, signal);
+      return base.createSession!(spec, context);
     },
-    dispose: () => real.dispose(),
     asked: () => asked,
   };
 }
 
+function load(host: Host, warnings: string[] = [], clip = {}): Promise<ClipModel> {
+  return loadModel<ClipModel>(
+    host,
+    { model: DEFAULT_CLIP_MODEL, platform: 'cpu', onWarning: (m) => warnings.push(m) },
+    clip,
+  );
+}
+
 describe('logit scale', () => {
   it('split layout: releases the combined graph after reading, and after a failure too', async () => {
-    const source = await flakyCombined(0);
-    let released = 0;
-    const clip = clipFromSource(source, { releaseCombined: async () => void released++ });
+    const host = flakyCombined(0);
+    const clip = await load(host);
     expect((await clip.logitScale()).scale).toBeGreaterThan(15);
-    expect(released).toBe(1);
-    await source.dispose();
+    expect(host.asked()).toBe(1);
+    expect(clip.loader.status('model')).toBe('idle');
+    await clip.dispose();
 
-    const failing = await flakyCombined(1);
+    const failing = flakyCombined(1);
     const warnings: string[] = [];
-    let released2 = 0;
-    const c2 = clipFromSource(failing, {
-      releaseCombined: async () => void released2++,
-      onWarning: (m) => warnings.push(m),
-    });
+    const c2 = await load(failing, warnings);
     const { scale } = await c2.logitScale();
     expect(scale).toBeCloseTo(Math.exp(2.6592), 3); // the init value, said in a warning
     expect(warnings.join('\n')).toMatch(
-      /could not use its combined model\.onnx \(no room for the combined graph\)/,
+      /could not use its combined model\.onnx \(.*no room for the combined graph\)/,
     );
-    expect(released2).toBe(1);
-    await failing.dispose();
+    expect(failing.asked()).toBe(1);
+    expect(c2.loader.status('model')).toBe('idle');
+    await c2.dispose();
   });
 
   it('an onLogitScale callback that throws is a warning, not a lost scale', async () => {
-    const source = await flakyCombined(0);
     const warnings: string[] = [];
-    const clip = clipFromSource(source, {
+    const clip = await load(flakyCombined(0), warnings, {
       onLogitScale: () => {
         throw new Error('disk full');
       },
-      onWarning: (m) => warnings.push(m),
     });
     expect((await clip.logitScale()).scale).toBeGreaterThan(15);
     expect(warnings).toEqual(['onLogitScale failed: disk full']);
-    await source.dispose();
+    await clip.dispose();
   });
 });

@@ -5,7 +5,7 @@
  * Pillow-exact plain resize, split vs combined layouts, and @huggingface/transformers on the
  * same folder.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,13 +18,11 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClipModel } from '../../src/families/clip/model.js';
-import { ImageProcessor } from '../../src/image/processor.js';
-import { type ClipSessionSource, clipFromSource, loadClip } from '../../src/node/clip.js';
-import { decodeImage } from '../../src/node/image/decode.js';
+import type { ClipModel } from '../../src/kinds/dual-encoder/model.js';
+import { ImageProcessor } from '../../src/media/processor.js';
+import { loadClip } from '../../src/node/index.js';
+import { decodeImage } from '../../src/node/media/decode.js';
 import { ort } from '../../src/node/ort.js';
-import { openSessionSource } from '../../src/node/session-source.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
 import { type B64Tensor, cosine, float32, maxAbsDiff } from '../shapes/reference.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
@@ -78,8 +76,8 @@ beforeAll(async () => {
   clip = await loadClip({
     model: MODEL,
     platform: 'cpu',
-    cacheDir,
-    textCacheBytes: 0,
+    host: { cacheDir },
+    clip: { textCacheBytes: 0 },
     onWarning: (m) => warnings.push(m),
   });
 });
@@ -90,13 +88,13 @@ afterAll(async () => {
 
 describe('tiny SigLIP package', () => {
   it('is described as family siglip, split layout preferred, combined model present', async () => {
-    const source = await openSessionSource(MODEL, { intraOpNumThreads: 1 });
-    try {
-      expect(source.package.family).toBe('siglip');
-      expect(source.package.modelType).toBe('siglip');
-      expect(source.package.layout).toEqual(['text_model', 'vision_model']);
-      expect(Object.keys(source.package.components).sort()).toEqual(['model', 'text_model', 'vision_model']);
-      const text = await source.session('text_model');
+    const pkg = clip.loader.package;
+    expect(pkg.family).toBe('siglip');
+    expect(pkg.modelType).toBe('siglip');
+    expect(pkg.layout).toEqual(['text_model', 'vision_model']);
+    expect(Object.keys(pkg.components).sort()).toEqual(['model', 'text_model', 'vision_model']);
+    {
+      const text = await clip.loader.session('text_model');
       expect(text.inputNames).toEqual(['input_ids']);
       expect(text.outputNames).toEqual(['last_hidden_state', 'pooler_output']);
       // The pooled embedding depends on max_length padding (SigLIP pools the last position):
@@ -107,10 +105,8 @@ describe('tiny SigLIP package', () => {
       });
       const unpadded = out.pooler_output!.data as Float32Array;
       expect(maxAbsDiff(unpadded, ref.text_embeds[0]!)).toBeGreaterThan(1e-2);
-    } finally {
-      await source.dispose();
     }
-    expect(clip.kind).toBe('siglip');
+    expect(clip.family).toBe('siglip');
   });
 });
 
@@ -239,20 +235,27 @@ describe('SigLIP vs PyTorch', () => {
 });
 
 describe('SigLIP combined model.onnx layout', () => {
-  let source: SessionSource;
   let combined: ClipModel;
+  let onlyCombined: string;
   beforeAll(async () => {
-    source = await openSessionSource(MODEL, { intraOpNumThreads: 1 });
-    const pkg = source.package;
-    // The same folder seen as a package that only has onnx/model.onnx.
-    const onlyCombined: ClipSessionSource = {
-      package: { ...pkg, layout: ['model'], components: { model: pkg.components.model! } },
-      session: (c) => source.session(c),
-    };
-    combined = clipFromSource(onlyCombined, { textCacheBytes: 0 });
+    // The same folder as a package that only has onnx/model.onnx.
+    onlyCombined = mkdtempSync(join(tmpdir(), 'mmrt-siglip-combined-'));
+    cpSync(MODEL, onlyCombined, {
+      recursive: true,
+      filter: (src) => !/(text|vision)_model\.onnx$/.test(src),
+    });
+    combined = await loadClip({
+      model: onlyCombined,
+      platform: 'cpu',
+      config: { num_threads: 1 },
+      host: { cacheDir },
+      clip: { textCacheBytes: 0 },
+    });
+    expect(combined.loader.package.layout).toEqual(['model']);
   });
   afterAll(async () => {
-    await source?.dispose();
+    await combined?.dispose();
+    rmSync(onlyCombined, { recursive: true, force: true });
   });
 
   it('gives the same embeddings and zero-shot scores as the split layout', async () => {

@@ -5,7 +5,7 @@
  * changes the output). Token t embeds as [t, 1, 0, 0].
  */
 import { Tensor } from 'onnxruntime-common';
-import type { OrtModule } from '../../src/host/types.js';
+import type { OrtModule } from '../../src/host/host.js';
 import { Session } from '../../src/runtime/session.js';
 
 export const VOCAB = 12;

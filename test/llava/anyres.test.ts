@@ -13,7 +13,7 @@ import {
   type Resolution,
   selectBestResolution,
   unpadRegion,
-} from '../../src/families/llava/anyres.js';
+} from '../../src/kinds/vision-language/anyres.js';
 
 // llava-hf/llava-v1.6-* image_grid_pinpoints
 const V16: Resolution[] = [

@@ -5,33 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GenerationError, InputError, type MmrtError } from '../../src/errors.js';
-import type { ChatMessage } from '../../src/families/llava/messages.js';
-import type { LlavaModel } from '../../src/families/llava/model.js';
-import { llavaFromSource } from '../../src/node/llava.js';
-import { openSessionSource } from '../../src/node/session-source.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
-import { encode, heldOutSet, type RenderedShape, renderShape } from '../helpers/shapes.js';
+import type { ChatMessage } from '../../src/kinds/vision-language/messages.js';
+import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
+import { disposeModels, tinyVlm } from '../helpers/models.js';
+import { encode, heldOutSet, type RenderedShape, renderShape } from '../../tools/shapes/render.js';
 import { VLM_DIR } from './model.js';
 
 const COLOR_Q = 'What color is the shape?';
 const SHAPE_Q = 'What shape is this?';
 const DESCRIBE_Q = 'Describe the image.';
 
-let source: SessionSource;
 let model: LlavaModel;
-const requested: string[] = [];
-
-/** Records which components were asked for, to prove the decoder is created lazily. */
-function recording(s: SessionSource): SessionSource {
-  return {
-    package: s.package,
-    session: (c, sig) => {
-      requested.push(c);
-      return s.session(c, sig);
-    },
-    dispose: () => s.dispose(),
-  };
-}
 
 const raw = (im: RenderedShape) => ({
   data: im.rgb,
@@ -48,20 +32,18 @@ const user = (text: string, ...images: unknown[]): ChatMessage => ({
 });
 
 beforeAll(async () => {
-  source = recording(await openSessionSource(VLM_DIR, { intraOpNumThreads: 1 }));
-  model = await llavaFromSource(source);
+  model = await tinyVlm({ model: VLM_DIR });
 });
-afterAll(async () => {
-  await source.dispose();
-});
+afterAll(disposeModels);
 
 describe('lazy components and the vision-feature cache', () => {
   it('computes vision features before the decoder exists', async () => {
     const f = await model.imageFeatures(raw(renderShape(1, 64, 64, 'red', 'circle')));
     expect(f.count).toBe(model.config.patchSize > 0 ? f.count : 0);
     expect(f.data.length).toBe(f.count * f.hidden);
-    expect(requested).toContain('vision_encoder');
-    expect(requested).not.toContain('decoder_model_merged');
+    expect(model.loader.status('vision_encoder')).toBe('ready');
+    // The language model is lazy: nothing has asked for it yet.
+    expect(model.loader.status('decoder_model_merged')).toBe('idle');
     expect(model.stats().decoderCreated).toBe(false);
   });
 
@@ -82,7 +64,7 @@ describe('lazy components and the vision-feature cache', () => {
   });
 
   it('with the cache off, every question runs the encoder', async () => {
-    const nocache = await llavaFromSource(source, { featureCacheBytes: 0 });
+    const nocache = await tinyVlm({ model: VLM_DIR, llava: { featureCacheBytes: 0 } });
     const png = await encode(renderShape(3, 64, 64, 'green', 'square'));
     await nocache.ask(png, COLOR_Q).result;
     await nocache.ask(png, SHAPE_Q).result;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encode, renderShape } from '../helpers/shapes.js';
+import { encode, renderShape } from '../../tools/shapes/render.js';
 import { VLM_DIR } from './model.js';
 
 const run = promisify(execFile);

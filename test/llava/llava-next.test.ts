@@ -7,13 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLlavaConfig } from '../../src/families/llava/config.js';
-import { LlavaImagePreparer } from '../../src/families/llava/images.js';
-import type { LlavaModel } from '../../src/families/llava/model.js';
-import { ImageProcessor } from '../../src/image/processor.js';
-import { decodeImage } from '../../src/node/image/decode.js';
-import { openLlava } from '../../src/node/llava.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
+import { readLlavaConfig } from '../../src/kinds/vision-language/config.js';
+import { LlavaImagePreparer } from '../../src/kinds/vision-language/images.js';
+import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
+import { ImageProcessor } from '../../src/media/processor.js';
+import { decodeImage } from '../../src/node/media/decode.js';
+import { disposeModels, tinyVlm } from '../helpers/models.js';
 import { type B64Tensor, float32, maxAbsDiff } from '../shapes/reference.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'tiny-llava-next');
@@ -31,12 +30,10 @@ interface Case {
 const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as { cases: Case[] };
 
 let model: LlavaModel;
-let source: SessionSource;
-let dispose: () => Promise<void>;
 beforeAll(async () => {
-  ({ model, source, dispose } = await openLlava(DIR, { intraOpNumThreads: 1 }));
+  model = await tinyVlm({ model: DIR });
 });
-afterAll(() => dispose());
+afterAll(disposeModels);
 
 describe.each(ref.cases)('LLaVA-Next $image ($width x $height)', (c) => {
   const image = join(DIR, c.image);
@@ -51,8 +48,10 @@ describe.each(ref.cases)('LLaVA-Next $image ($width x $height)', (c) => {
   ];
 
   it('tiles the image exactly as Pillow + HF Python do', async () => {
-    const pkg = source.package;
-    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id));
+    const pkg = model.loader.package;
+    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id), {
+      anyResolution: pkg.family === 'llava_next',
+    });
     expect(config.family).toBe('llava_next');
     const preparer = new LlavaImagePreparer(config, ImageProcessor.fromConfig(pkg.preprocessorConfig));
     const prepared = preparer.prepare(await decodeImage(image));

@@ -5,8 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isMmrtError } from '../../src/errors.js';
 import type { LoadProgress } from '../../src/loader/types.js';
-import { type LoadedLlava, loadLlava } from '../../src/node/llava.js';
-import { renderShape } from '../helpers/shapes.js';
+import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
+import { loadLlava } from '../../src/node/index.js';
+import { renderShape } from '../../tools/shapes/render.js';
 import { VLM_DIR } from './model.js';
 
 const image = () => {
@@ -14,7 +15,7 @@ const image = () => {
   return { data: im.rgb, width: im.width, height: im.height, channels: 3 as const };
 };
 
-let loaded: LoadedLlava | undefined;
+let loaded: LlavaModel | undefined;
 afterEach(async () => {
   await loaded?.dispose();
   loaded = undefined;
@@ -23,11 +24,16 @@ afterEach(async () => {
 describe('loadLlava', () => {
   it('loads the vision side eagerly and creates the decoder on the first generation', async () => {
     const events: LoadProgress[] = [];
-    loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', onProgress: (e) => events.push(e) });
-    const { model, loader } = loaded;
+    loaded = await loadLlava({
+      model: VLM_DIR,
+      platform: 'cpu',
+      loading: { onProgress: (e) => events.push(e) },
+    });
+    const model = loaded;
+    const { loader } = loaded;
 
     // The language model's two parts (token embeddings and decoder) wait for the first prompt.
-    expect(loader.platform.plan.loading.lazy).toEqual(['embed_tokens', 'decoder_model_merged']);
+    expect(loader.placement!.plan.loading.lazy).toEqual(['embed_tokens', 'decoder_model_merged']);
     expect(loader.status('vision_encoder')).toBe('ready');
     expect(loader.status('decoder_model_merged')).toBe('idle');
     expect(model.stats().decoderCreated).toBe(false);
@@ -42,8 +48,8 @@ describe('loadLlava', () => {
   it("takes the plan's KV-cache length as the default limit", async () => {
     // The prompt is 24 tokens: a 24-token cache holds it and stops after one token...
     loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kv_cache_max_length: 24 } });
-    expect(loaded.loader.platform.plan.generation?.maxLength).toBe(24);
-    const r = await loaded.model.ask(image(), 'Describe the image.').result;
+    expect(loaded.loader.placement!.plan.generation?.maxLength).toBe(24);
+    const r = await loaded.ask(image(), 'Describe the image.').result;
     expect(r.usage.promptTokens).toBe(24);
     expect(r.finishReason).toBe('context_full');
     expect(r.usage.generatedTokens).toBe(1);
@@ -51,7 +57,7 @@ describe('loadLlava', () => {
 
     // ...and a 20-token cache cannot take the prompt at all.
     loaded = await loadLlava({ model: VLM_DIR, platform: 'cpu', config: { kvCacheMaxLength: 20 } });
-    const err = await loaded.model.ask(image(), 'Describe the image.').result.then(
+    const err = await loaded.ask(image(), 'Describe the image.').result.then(
       () => undefined,
       (e: unknown) => e,
     );

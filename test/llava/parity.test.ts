@@ -6,15 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLlavaConfig } from '../../src/families/llava/config.js';
-import { LlavaImagePreparer } from '../../src/families/llava/images.js';
-import type { ChatMessage } from '../../src/families/llava/messages.js';
-import type { LlavaModel } from '../../src/families/llava/model.js';
-import { ImageProcessor } from '../../src/image/processor.js';
-import { decodeImage } from '../../src/node/image/decode.js';
-import { openLlava } from '../../src/node/llava.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
-import { heldOutSet } from '../helpers/shapes.js';
+import { readLlavaConfig } from '../../src/kinds/vision-language/config.js';
+import { LlavaImagePreparer } from '../../src/kinds/vision-language/images.js';
+import type { ChatMessage } from '../../src/kinds/vision-language/messages.js';
+import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
+import { ImageProcessor } from '../../src/media/processor.js';
+import { decodeImage } from '../../src/node/media/decode.js';
+import { disposeModels, tinyVlm } from '../helpers/models.js';
+import { heldOutSet } from '../../tools/shapes/render.js';
 import { VLM_DIR } from './model.js';
 import { type B64Tensor, float32, maxAbsDiff } from '../shapes/reference.js';
 
@@ -51,17 +50,17 @@ function toMessages(c: RefCase): ChatMessage[] {
 }
 
 let model: LlavaModel;
-let source: SessionSource;
-let dispose: () => Promise<void>;
 beforeAll(async () => {
-  ({ model, source, dispose } = await openLlava(VLM_DIR, { intraOpNumThreads: 1 }));
+  model = await tinyVlm({ model: VLM_DIR });
 });
-afterAll(() => dispose());
+afterAll(disposeModels);
 
 describe('parity with PyTorch (reference.json)', () => {
   it('preprocesses the sample images to the same pixel values (Pillow-exact)', async () => {
-    const pkg = source.package;
-    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id));
+    const pkg = model.loader.package;
+    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id), {
+      anyResolution: pkg.family === 'llava_next',
+    });
     const preparer = new LlavaImagePreparer(config, ImageProcessor.fromConfig(pkg.preprocessorConfig));
     for (const [file, want] of Object.entries(ref.pixel_values)) {
       const prepared = preparer.prepare(await decodeImage(imagePath(file)));
@@ -132,8 +131,10 @@ describe('parity with @huggingface/transformers on the same folder', () => {
     }
     // 2. freshly rendered images: with mmrt's pixels the peer must give the same tokens; through
     // its own resize (not Pillow's, DESIGN.md) small images may drift, so agreement is measured
-    const pkg = source.package;
-    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id));
+    const pkg = model.loader.package;
+    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id), {
+      anyResolution: pkg.family === 'llava_next',
+    });
     const preparer = new LlavaImagePreparer(config, ImageProcessor.fromConfig(pkg.preprocessorConfig));
     const question = 'Describe the image.';
     const images = heldOutSet(77, 1);

@@ -3,28 +3,28 @@
  * tools/shapes/tok.py's render_chat, its hand-written Python twin), image-token expansion by
  * HF Python's count rule, and which cached prefix a conversation may reuse.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { llavaFeatureCount, readLlavaConfig } from '../../src/families/llava/config.js';
-import { reusablePrefix } from '../../src/families/llava/conversation.js';
-import type { PreparedImage } from '../../src/families/llava/images.js';
-import type { ChatMessage } from '../../src/families/llava/messages.js';
-import type { LlavaModel } from '../../src/families/llava/model.js';
-import { planPrompt } from '../../src/families/llava/prompt.js';
+import { llavaFeatureCount, readLlavaConfig } from '../../src/kinds/vision-language/config.js';
+import { reusablePrefix } from '../../src/kinds/vision-language/conversation.js';
+import type { PreparedImage } from '../../src/kinds/vision-language/images.js';
+import type { ChatMessage } from '../../src/kinds/vision-language/messages.js';
+import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
+import { planPrompt } from '../../src/kinds/vision-language/prompt.js';
 import type { KvCache } from '../../src/generation/kv-cache.js';
-import { llavaFromSource } from '../../src/node/llava.js';
-import { openSessionSource } from '../../src/node/session-source.js';
 import type { ModelPackage } from '../../src/package/describe.js';
+import { disposeModels, tinyVlm } from '../helpers/models.js';
 import { VLM_DIR } from './model.js';
 
 let model: LlavaModel;
 let pkg: ModelPackage;
 
 beforeAll(async () => {
-  const source = await openSessionSource(VLM_DIR);
-  pkg = source.package;
-  model = await llavaFromSource(source); // creates no session: nothing runs here
+  // Every component on first use: nothing runs here, so no session is created.
+  model = await tinyVlm({ model: VLM_DIR, config: { vision_encoder: { load_strategy: 'lazy' } } });
+  pkg = model.loader.package;
 });
+afterAll(disposeModels);
 
 const img = (k: string, n = 3): PreparedImage => ({
   key: k,
@@ -53,7 +53,9 @@ describe('chat template', () => {
   });
 
   it('counts image features by Hugging Face Python\'s rule ("full" keeps CLS, "default" drops it)', () => {
-    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id));
+    const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id), {
+      anyResolution: pkg.family === 'llava_next',
+    });
     expect(config.imageToken).toBe('<image>');
     const side = Number((pkg.config.vision_config as { image_size: number }).image_size);
     const patches = (side / config.patchSize) ** 2;

@@ -8,13 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLlavaConfig } from '../../src/families/llava/config.js';
-import { LlavaImagePreparer } from '../../src/families/llava/images.js';
-import type { ChatMessage, ImageInput } from '../../src/families/llava/messages.js';
-import { ImageProcessor } from '../../src/image/processor.js';
-import { decodeImage } from '../../src/node/image/decode.js';
-import { type LoadedLlava, loadLlava } from '../../src/node/llava.js';
-import { CLASSES, renderShape } from '../helpers/shapes.js';
+import { readLlavaConfig } from '../../src/kinds/vision-language/config.js';
+import { LlavaImagePreparer } from '../../src/kinds/vision-language/images.js';
+import type { ChatMessage } from '../../src/kinds/vision-language/messages.js';
+import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
+import type { ImageInput } from '../../src/media/input.js';
+import { ImageProcessor } from '../../src/media/processor.js';
+import { decodeImage } from '../../src/node/media/decode.js';
+import { loadLlava } from '../../src/node/index.js';
+import { CLASSES, renderShape } from '../../tools/shapes/render.js';
 import { type B64Tensor, float32, maxAbsDiff } from '../shapes/reference.js';
 
 const DIR = join(import.meta.dirname, '..', '..', 'models', 'shapes-llava-next');
@@ -50,7 +52,7 @@ const userTurn = (image: ImageInput, text: string): ChatMessage[] => [
   },
 ];
 
-let loaded: LoadedLlava;
+let loaded: LlavaModel;
 beforeAll(async () => {
   loaded = await loadLlava({ model: DIR, platform: 'cpu' });
 });
@@ -65,11 +67,14 @@ describe('shapes-llava-next: parity with PyTorch (reference.json)', () => {
   it.each(ref.cases.map((c) => [c.image, c.width, c.height, c.best_resolution.join('x'), c] as const))(
     '%s (%i x %i, grid %s): pixels, packed features, prompt ids, first-step logits, greedy answer',
     async (_name, _w, _h, _grid, c) => {
-      const { model, loader } = loaded;
+      const model = loaded;
+      const { loader } = loaded;
       const image = join(DIR, c.image);
       // tiles, exactly as Pillow + HF Python cut them
       const pkg = loader.package;
-      const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id));
+      const config = readLlavaConfig(pkg, (id) => model.tokenizer.tokenizer.id_to_token(id), {
+        anyResolution: pkg.family === 'llava_next',
+      });
       expect(config.family).toBe('llava_next');
       const prepared = new LlavaImagePreparer(
         config,
@@ -114,7 +119,7 @@ describe('shapes-llava-next: parity with PyTorch (reference.json)', () => {
 
 describe('shapes-llava-next: answers about fresh non-square images', () => {
   it('names the colour and the shape of >= 95% of 48 images (every class twice, five aspect ratios)', async () => {
-    const { model } = loaded;
+    const model = loaded;
     const sizes: Array<[number, number]> = [
       [96, 64],
       [64, 128],

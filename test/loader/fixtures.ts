@@ -5,12 +5,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { LoaderHost } from '../../src/loader/types.js';
+import { describePackage } from '../../src/families/registry.js';
+import type { Host, OrtModule } from '../../src/host/host.js';
 import { LocalModelFiles } from '../../src/node/files.js';
-import { nodeLoaderHost, type NodeHostOptions, workerOrt } from '../../src/node/loader.js';
+import { type NodeHostOptions, nodeHost } from '../../src/node/host.js';
 import { ort } from '../../src/node/ort.js';
-import type { OrtModule } from '../../src/host/types.js';
-import { describePackage, type ModelPackage } from '../../src/package/describe.js';
+import { workerOrt } from '../../src/node/worker-ort.js';
+import type { ModelPackage } from '../../src/package/describe.js';
 import { decoderModel, embedModel, textModel, visionModel } from './onnx-build.js';
 
 export const tmpDirs: string[] = [];
@@ -93,7 +94,7 @@ export async function openPackage(dir: string): Promise<ModelPackage> {
   return describePackage(await LocalModelFiles.open(dir));
 }
 
-export interface TrackedHost extends LoaderHost {
+export interface TrackedHost extends Host {
   /** Component names in the order their sessions were asked of ONNX Runtime. */
   readonly createCalls: string[];
   /** Components whose ORT session exists and was not released. */
@@ -131,15 +132,15 @@ export function trackedHost(
       },
     },
   };
-  const host = nodeLoaderHost({ ...opts, ort: watched });
+  const host = nodeHost({ ...opts, ort: watched });
   return {
     ...host,
     createCalls,
     alive: () => raw.filter((r) => !r.released).map((r) => r.name),
     count: () => raw.length,
-    async createSession(spec, component, ctx) {
-      createCalls.push(component.name);
-      return host.createSession!(spec, component, ctx);
+    async createSession(spec, context) {
+      createCalls.push(spec.name);
+      return host.createSession!(spec, context);
     },
   };
 }

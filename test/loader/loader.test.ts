@@ -34,7 +34,13 @@ function loader(
   extra: Partial<ConstructorParameters<typeof MultimodalLoader>[0]> = {},
 ) {
   const events: LoadProgress[] = [];
-  const l = new MultimodalLoader({ package: pkg, spec, host, onProgress: (e) => events.push(e), ...extra });
+  const l = new MultimodalLoader({
+    package: pkg,
+    plan: spec,
+    host,
+    onProgress: (e) => events.push(e),
+    ...extra,
+  });
   return { l, events };
 }
 
@@ -95,7 +101,7 @@ describe('concurrency and order', () => {
     const loading = b.l.load();
     const vision = b.l.session('vision_encoder');
     await loading;
-    expect(await vision).toBe(await b.l.ready('vision_encoder'));
+    expect(await vision).toBe(await b.l.session('vision_encoder'));
     expect(order(b.events)).toEqual(['decoder_model_merged', 'vision_encoder', 'embed_tokens']);
     await b.l.dispose();
   });
@@ -276,7 +282,7 @@ describe('abort and failure', () => {
     await l.dispose();
   });
 
-  it('a host whose creation ignores the signal (like Platform.createSession) still has its late session released', async () => {
+  it('a host whose creation ignores the signal still has its late session released', async () => {
     const pkg = await openPackage(await writePackage(clipFiles()));
     const ac = new AbortController();
     const tracked = trackedHost({ onCreate: () => ac.abort() });
@@ -284,11 +290,10 @@ describe('abort and failure', () => {
       ...tracked,
       createSession: (
         spec: Parameters<NonNullable<typeof tracked.createSession>>[0],
-        c: never,
-        ctx: never,
+        ctx: Parameters<NonNullable<typeof tracked.createSession>>[1],
       ) => {
         const { signal: _ignored, ...rest } = spec;
-        return tracked.createSession!(rest, c, ctx);
+        return tracked.createSession!(rest, ctx);
       },
     };
     const { l } = loader(pkg, host as unknown as TrackedHost, loaderSpecFromPackage(pkg), {
@@ -307,7 +312,7 @@ describe('abort and failure', () => {
     );
     const host = trackedHost();
     const { l } = loader(pkg, host, loaderSpecFromPackage(pkg, { parallel: true }));
-    const vision = l.ready('vision_model');
+    const vision = l.session('vision_model');
     const err = await l.load().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LoadError);
     expect((err as LoadError).component).toBe('text_model');
@@ -348,8 +353,9 @@ describe('abort and failure', () => {
     const cacheDir = await writePackage({});
     const ac = new AbortController();
     // ORT is asked to write the optimized graph; abort while it does.
-    const host = trackedHost({ graphCache: true, cacheDir, onCreate: () => ac.abort() });
-    const { l } = loader(pkg, host, loaderSpecFromPackage(pkg, { parallel: false }), { signal: ac.signal });
+    const host = trackedHost({ cacheDir, onCreate: () => ac.abort() });
+    const spec = loaderSpecFromPackage(pkg, { parallel: false, graphCache: true });
+    const { l } = loader(pkg, host, spec, { signal: ac.signal });
     await expect(l.load()).rejects.toMatchObject({ code: 'ABORTED' });
     expect(host.count()).toBe(1);
     expect(host.alive()).toEqual([]);
@@ -362,14 +368,14 @@ describe('graph cache', () => {
   it('stores optimized graphs with memory-mapped weights on the first load and loads them on the second', async () => {
     const pkg = await openPackage(await writePackage(clipFiles({ visionHidden: 64 })));
     const cacheDir = await writePackage({});
-    const first = loader(pkg, trackedHost({ graphCache: true, cacheDir }));
+    const first = loader(pkg, trackedHost({ cacheDir }), loaderSpecFromPackage(pkg, { graphCache: true }));
     const a = await first.l.load();
     expect(a.components.map((c) => c.cache)).toEqual(['stored', 'stored']);
     expect(first.events.find((e) => e.phase === 'ready')!.message).toContain('graph cache stored');
     const x = new ort.Tensor('float32', new Float32Array(3 * 64).fill(0.5), [1, 3, 8, 8]);
     const before = await (await first.l.session('vision_model')).run({ pixel_values: x });
     await first.l.dispose();
-    const second = loader(pkg, trackedHost({ graphCache: true, cacheDir }));
+    const second = loader(pkg, trackedHost({ cacheDir }), loaderSpecFromPackage(pkg, { graphCache: true }));
     const b = await second.l.load();
     expect(b.components.map((c) => c.cache)).toEqual(['hit', 'hit']);
     const after = await (await second.l.session('vision_model')).run({ pixel_values: x });
@@ -387,16 +393,5 @@ describe('graph cache', () => {
         'model.onnx.data',
       ]);
     }
-  });
-
-  it("'inline' uses the graph cache of src/node/graph-cache.ts", async () => {
-    const pkg = await openPackage(await writePackage(clipFiles()));
-    const cacheDir = await writePackage({});
-    for (const expected of ['stored', 'hit']) {
-      const { l } = loader(pkg, trackedHost({ graphCache: true, graphCacheFormat: 'inline', cacheDir }));
-      expect((await l.load()).components.map((c) => c.cache)).toEqual([expected, expected]);
-      await l.dispose();
-    }
-    expect(await readdir(join(cacheDir, 'graphs'))).toHaveLength(2);
   });
 });

@@ -9,9 +9,9 @@ import { MultimodalLoader } from '../../src/loader/loader.js';
 import { loaderSpecFromPackage } from '../../src/loader/spec.js';
 import type { LoadProgress } from '../../src/loader/types.js';
 import { HubClient, HubModelFiles } from '../../src/node/hub/index.js';
-import { createLoader, loaderFromPackage } from '../../src/node/loader.js';
+import { describePackage } from '../../src/families/registry.js';
+import { createLoader, nodeHost } from '../../src/node/index.js';
 import { ort } from '../../src/node/ort.js';
-import { describePackage } from '../../src/package/describe.js';
 import { startFakeHub } from '../hub/fake-hub.js';
 import { cleanupTmp, openPackage, tmpDir, trackedHost, vlmFiles, writePackage } from './fixtures.js';
 import { visionModel } from './onnx-build.js';
@@ -55,7 +55,7 @@ describe('downloads from the hub', () => {
       const events: LoadProgress[] = [];
       const l = new MultimodalLoader({
         package: pkg,
-        spec: loaderSpecFromPackage(pkg),
+        plan: loaderSpecFromPackage(pkg),
         host,
         onProgress: (e) => events.push(e),
       });
@@ -88,7 +88,7 @@ describe('downloads from the hub', () => {
       const ac = new AbortController();
       const l = new MultimodalLoader({
         package: pkg,
-        spec: loaderSpecFromPackage(pkg, { parallel: false }),
+        plan: loaderSpecFromPackage(pkg, { parallel: false }),
         host,
         signal: ac.signal,
         onProgress: (e) => {
@@ -122,9 +122,9 @@ describe('downloads from the hub', () => {
 describe('sessions in worker threads', () => {
   it('give the same outputs as sessions on this thread, and release their workers', async () => {
     const pkg = await openPackage(await writePackage(vlmFiles()));
-    const main = loaderFromPackage(pkg);
+    const main = new MultimodalLoader({ package: pkg, plan: loaderSpecFromPackage(pkg), host: nodeHost() });
     const host = trackedHost({ sessionThreads: 'worker' });
-    const inWorkers = new MultimodalLoader({ package: pkg, spec: loaderSpecFromPackage(pkg), host });
+    const inWorkers = new MultimodalLoader({ package: pkg, plan: loaderSpecFromPackage(pkg), host });
     await Promise.all([main.load(), inWorkers.load()]);
     const x = new ort.Tensor(
       'float32',
@@ -154,14 +154,14 @@ describe('sessions in worker threads', () => {
     const marks: string[] = [];
     const l = new MultimodalLoader({
       package: pkg,
-      spec: loaderSpecFromPackage(pkg),
+      plan: loaderSpecFromPackage(pkg),
       host: trackedHost({ sessionThreads: 'worker' }),
       onProgress: (e) => {
         if (e.phase === 'ready') marks.push(`${e.component} ready`);
       },
     });
     const loading = l.load();
-    const vision = await l.ready('vision_encoder');
+    const vision = await l.session('vision_encoder');
     const out = await vision.run({
       pixel_values: new ort.Tensor('float32', new Float32Array(192), [1, 3, 8, 8]),
     });
@@ -180,7 +180,7 @@ describe('the platform plan drives the loader', () => {
     const l = await createLoader({
       model: dir,
       platform: 'cpu',
-      cacheDir,
+      host: { cacheDir },
       config: { parallel_loading: true, graph_cache: true, language_model: { load_strategy: 'lazy' } },
     });
     expect(l.parallel).toBe(true);
@@ -202,15 +202,15 @@ describe('the platform plan drives the loader', () => {
       model: dir,
       platform: 'auto',
       candidates: ['rocm', 'cpu'],
-      cacheDir: await tmpDir(),
+      host: { cacheDir: await tmpDir() },
       config: { language_model: { load_strategy: 'lazy' } },
     });
     // No published onnxruntime-node carries ROCm: its sessions fail on every machine.
-    expect(l.platform.plan.platform).toBe('rocm');
+    expect(l.placement!.plan.platform).toBe('rocm');
     const summary = await l.load();
     expect(summary.ready).toEqual(['vision_encoder']);
-    expect(l.platform.fallbacks.map((f) => [f.from, f.to])).toEqual([['rocm', 'cpu']]);
-    expect(l.platform.plan.platform).toBe('cpu');
+    expect(l.placement!.fallbacks.map((f) => [f.from, f.to])).toEqual([['rocm', 'cpu']]);
+    expect(l.placement!.plan.platform).toBe('cpu');
     // Later components follow the platform now in use.
     expect((await l.session('decoder_model_merged')).providers).toEqual(['cpu']);
     await l.dispose();

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelPackageError } from '../../src/errors.js';
 import { LocalModelFiles } from '../../src/node/files.js';
-import { componentVariant, describePackage } from '../../src/package/describe.js';
+import { describePackage } from '../../src/families/registry.js';
+import { componentVariant } from '../../src/package/describe.js';
 import { parseComponentFileStem } from '../../src/package/precision.js';
 
 let dir: string;

@@ -3,7 +3,7 @@ import { ConfigError } from '../../src/errors.js';
 import { parseByteSize } from '../../src/platform/bytes.js';
 import { CONFIG_KEYS, CONFIG_KEY_NAMES } from '../../src/platform/config-keys.js';
 import { normalizeConfig } from '../../src/platform/config.js';
-import { BRIEF_PRESETS, presetById } from '../../src/platform/presets.js';
+import { RECOMMENDED_CONFIGS, presetById } from '../../src/platform/presets.js';
 
 /** The brief's configurations, copied as the brief writes them (Python dicts, snake_case). */
 const BRIEF_SNAKE: Record<string, Record<string, unknown>> = {
@@ -143,7 +143,7 @@ describe('config keys', () => {
   });
 
   it('normalises each brief configuration, as the brief writes it, to exactly its typed preset', () => {
-    expect(Object.keys(BRIEF_SNAKE).sort()).toEqual(BRIEF_PRESETS.map((p) => p.id).sort());
+    expect(Object.keys(BRIEF_SNAKE).sort()).toEqual(RECOMMENDED_CONFIGS.map((p) => p.id).sort());
     for (const [id, snake] of Object.entries(BRIEF_SNAKE)) {
       expect(normalizeConfig(snake).config, id).toEqual(presetById(id)!.config);
     }

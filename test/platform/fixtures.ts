@@ -6,7 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentInfo, ComponentVariant, Json, ModelPackage } from '../../src/package/describe.js';
-import { FAMILY_LAYOUTS, type ModelFamily } from '../../src/package/families.js';
+import { familyByName } from '../../src/families/registry.js';
+import { readModelDims } from '../../src/package/model-config.js';
 import { type Precision, componentFileName } from '../../src/package/precision.js';
 import type { HostCapabilities, ProviderStatus } from '../../src/platform/capabilities.js';
 import { probeModelBytes } from '../../src/runtime/probe-model.js';
@@ -36,6 +37,9 @@ export const ALL_PRECISIONS: readonly Precision[] = [
   'q4f16',
   'bnb4',
 ];
+
+/** The families planning knows, by name. */
+export type ModelFamily = 'clip' | 'siglip' | 'llava' | 'llava_next' | 'blip' | 'blip2' | 'xclip';
 
 export const MODEL_TYPE: Record<ModelFamily, string> = {
   clip: 'clip',
@@ -96,7 +100,8 @@ export interface FakePackageOptions {
 }
 
 export function fakePackage(family: ModelFamily, opts: FakePackageOptions = {}): ModelPackage {
-  const layout = opts.layout ?? FAMILY_LAYOUTS[family].layouts[0]!;
+  const familySpec = familyByName(family);
+  const layout = opts.layout ?? familySpec.layouts[0]!;
   const components: Record<string, ComponentInfo> = {};
   for (const name of layout) {
     const params = opts.params?.[name] ?? 10_000_000;
@@ -132,11 +137,14 @@ export function fakePackage(family: ModelFamily, opts: FakePackageOptions = {}):
         throw new Error('fake package');
       },
       size: async () => 0,
+      fingerprint: async () => 'fake',
     },
     location: `/fake/${family}`,
     modelType: MODEL_TYPE[family],
     family,
+    familySpec,
     config,
+    dims: readModelDims(config),
     ...(opts.transformersJsConfig && { transformersJsConfig: opts.transformersJsConfig }),
     components,
     layout,
@@ -210,7 +218,7 @@ export async function writeProbePackage(
     JSON.stringify({ model: { type: 'BPE', vocab: {}, merges: [] } }),
   );
   await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({}));
-  for (const name of FAMILY_LAYOUTS[family].layouts[0]!) {
+  for (const name of familyByName(family).layouts[0]!) {
     for (const p of variants) await writeFile(join(dir, componentFileName(name, p)), probeModelBytes());
   }
   return dir;

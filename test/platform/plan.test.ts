@@ -1,3 +1,4 @@
+import { FAMILIES } from '../../src/families/registry.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ModelPackageError, PlatformError } from '../../src/errors.js';
 import type { HostCapabilities } from '../../src/platform/capabilities.js';
@@ -7,7 +8,7 @@ import { type PlanRequest, planModel } from '../../src/platform/plan.js';
 import { MiB, fakePackage, nodeCaps, webCaps } from './fixtures.js';
 
 function plan(req: Partial<PlanRequest> & Pick<PlanRequest, 'pkg'>): ModelPlan {
-  return planModel({ capabilities: nodeCaps(), platform: 'cpu', ...req });
+  return planModel({ capabilities: nodeCaps(), platform: 'cpu', families: FAMILIES, ...req });
 }
 
 function thrown(fn: () => unknown): Error & { code: string; details: Record<string, unknown> } {
@@ -491,7 +492,7 @@ describe('explainPlan', () => {
       'requested: auto; candidates in order: cuda (high, available) > cpu (high, available)',
     );
     expect(text).toMatch(
-      /text_model +onnx\/text_model_quantized\.onnx +q8 +q8 \(model: transformers\.js_config\.dtype\.text_model\) +2 +eager/,
+      /text_model +onnx\/text_model_quantized\.onnx +q8 +q8 \(model: transformers\.js_config\.dtype\.text_model\) +2 +lazy/,
     );
     expect(text).toMatch(
       /vision_model +onnx\/vision_model_fp16\.onnx +fp16 +fp16 \(preset:cuda-clip: precision\)/,

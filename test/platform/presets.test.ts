@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { ModelFamily } from '../../src/package/families.js';
 import type { Precision } from '../../src/package/precision.js';
 import type { HostCapabilities } from '../../src/platform/capabilities.js';
 import { normalizeConfig } from '../../src/platform/config.js';
 import type { PlatformPlan } from '../../src/platform/plan-types.js';
 import { planForPlatform } from '../../src/platform/plan.js';
-import { BRIEF_PRESETS, presetById } from '../../src/platform/presets.js';
-import { fakePackage, nodeCaps, webCaps } from './fixtures.js';
+import { RECOMMENDED_CONFIGS, presetById } from '../../src/platform/presets.js';
+import { fakePackage, type ModelFamily, nodeCaps, webCaps } from './fixtures.js';
 
 interface Expectation {
   readonly family: ModelFamily;
@@ -156,10 +155,10 @@ function precisions(plan: PlatformPlan): Record<string, Precision> {
 
 describe('the brief configurations as presets', () => {
   it('has an expectation for every preset', () => {
-    expect(Object.keys(EXPECTED).sort()).toEqual(BRIEF_PRESETS.map((p) => p.id).sort());
+    expect(Object.keys(EXPECTED).sort()).toEqual(RECOMMENDED_CONFIGS.map((p) => p.id).sort());
   });
 
-  for (const preset of BRIEF_PRESETS) {
+  for (const preset of RECOMMENDED_CONFIGS) {
     it(`${preset.id}: "${preset.title}" resolves to a plan on ${preset.platform}`, () => {
       const exp = EXPECTED[preset.id]!;
       const pkg = fakePackage(exp.family);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
-import { createSessionWithGraphCache } from '../../src/node/graph-cache.js';
+import { createSessionWithWeightCache } from '../../src/node/weight-cache.js';
 import { ort, ortVersion } from '../../src/node/ort.js';
 import { probeModelBytes } from '../../src/runtime/probe-model.js';
 import { createSession } from '../../src/runtime/session.js';
@@ -132,7 +132,7 @@ describe('session factory', () => {
 describe('optimized-graph cache', () => {
   it('stores the optimized graph on first start and loads it on the second', async () => {
     const cacheDir = join(dir, 'cache');
-    const first = await createSessionWithGraphCache(
+    const first = await createSessionWithWeightCache(
       ort,
       { name: 'probe', model: modelPath },
       cacheDir,
@@ -140,11 +140,11 @@ describe('optimized-graph cache', () => {
     );
     expect(first.cache).toBe('stored');
     await first.session.release();
-    const files = await readdir(join(cacheDir, 'graphs'));
-    expect(files.filter((f) => f.endsWith('.onnx'))).toHaveLength(1);
-    expect(files.some((f) => f.endsWith('.tmp'))).toBe(false);
+    const entries = await readdir(join(cacheDir, 'graphs-external'));
+    expect(entries).toHaveLength(1);
+    expect(entries.some((f) => f.endsWith('.tmp'))).toBe(false);
 
-    const second = await createSessionWithGraphCache(
+    const second = await createSessionWithWeightCache(
       ort,
       { name: 'probe', model: modelPath },
       cacheDir,
@@ -158,16 +158,16 @@ describe('optimized-graph cache', () => {
 
   it('rebuilds a damaged cache entry instead of failing', async () => {
     const cacheDir = join(dir, 'cache2');
-    const first = await createSessionWithGraphCache(
+    const first = await createSessionWithWeightCache(
       ort,
       { name: 'probe', model: modelPath },
       cacheDir,
       ortVersion(),
     );
     await first.session.release();
-    const [file] = (await readdir(join(cacheDir, 'graphs'))).filter((f) => f.endsWith('.onnx'));
-    await writeFile(join(cacheDir, 'graphs', file!), 'garbage');
-    const again = await createSessionWithGraphCache(
+    const [entry] = await readdir(join(cacheDir, 'graphs-external'));
+    await writeFile(join(cacheDir, 'graphs-external', entry!, 'model.onnx'), 'garbage');
+    const again = await createSessionWithWeightCache(
       ort,
       { name: 'probe', model: modelPath },
       cacheDir,
@@ -179,13 +179,13 @@ describe('optimized-graph cache', () => {
 
   it('keys the cache on providers and optimization level', async () => {
     const cacheDir = join(dir, 'cache3');
-    const a = await createSessionWithGraphCache(
+    const a = await createSessionWithWeightCache(
       ort,
       { name: 'probe', model: modelPath },
       cacheDir,
       ortVersion(),
     );
-    const b = await createSessionWithGraphCache(
+    const b = await createSessionWithWeightCache(
       ort,
       { name: 'probe', model: modelPath, graphOptimizationLevel: 'basic' },
       cacheDir,

@@ -14,7 +14,8 @@ function tensorFromRef(r) {
   const data = r.dtype === 'float32' ? new Float32Array(ab) : new BigInt64Array(ab);
   return new ort.Tensor(r.dtype, data, r.shape);
 }
-const i64 = (rows) => new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
+const i64 = (rows) =>
+  new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 const flat = (a) => (Array.isArray(a) ? a.flat(Infinity) : [a]);
 function maxDiff(a, b) {
   const x = Array.from(a);
@@ -61,7 +62,13 @@ async function verifyVlm(dir) {
   const hidden = tc.hidden_size;
   for (const c of ref.cases) {
     const px = tensorFromRef(ref.pixel_values[c.image]);
-    const feats = (await vis.run(px.dims.length === 4 ? { pixel_values: px } : { pixel_values: px, ...(c.image_sizes ? { image_sizes: i64(c.image_sizes) } : {}) })).image_features;
+    const feats = (
+      await vis.run(
+        px.dims.length === 4
+          ? { pixel_values: px }
+          : { pixel_values: px, ...(c.image_sizes ? { image_sizes: i64(c.image_sizes) } : {}) },
+      )
+    ).image_features;
     const e = (await emb.run({ input_ids: i64([c.input_ids]) })).inputs_embeds;
     const data = new Float32Array(e.data);
     let k = 0;
@@ -76,24 +83,37 @@ async function verifyVlm(dir) {
       console.log(`  FAIL ${c.image}: ${k} image tokens vs ${feats.data.length / hidden} features`);
       continue;
     }
-    let embeds = new ort.Tensor('float32', data, [1, c.input_ids.length, hidden]);
+    const embeds = new ort.Tensor('float32', data, [1, c.input_ids.length, hidden]);
     const past = {};
     for (let i = 0; i < tc.num_hidden_layers; i++) {
       for (const kv of ['key', 'value']) {
-        past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, tc.num_key_value_heads, 0, tc.head_dim]);
+        past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [
+          1,
+          tc.num_key_value_heads,
+          0,
+          tc.head_dim,
+        ]);
       }
     }
     let total = c.input_ids.length;
-    let positions = [Array.from({ length: total }, (_, i) => i)];
+    const positions = [Array.from({ length: total }, (_, i) => i)];
     const generated = [];
-    let feeds = { inputs_embeds: embeds, attention_mask: i64([Array(total).fill(1)]), position_ids: i64(positions), ...past };
+    let feeds = {
+      inputs_embeds: embeds,
+      attention_mask: i64([Array(total).fill(1)]),
+      position_ids: i64(positions),
+      ...past,
+    };
     if (hasKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
     for (let step = 0; step < 16; step++) {
       const o = await dec.run(feeds);
       const V = o.logits.dims[2];
       const last = o.logits.data.subarray(o.logits.data.length - V);
       if (step === 0) {
-        check(`first-step logits (${c.prompt.replace(/\n/g, ' ').slice(0, 60)}...)`, maxDiff(last, c.first_logits));
+        check(
+          `first-step logits (${c.prompt.replace(/\n/g, ' ').slice(0, 60)}...)`,
+          maxDiff(last, c.first_logits),
+        );
         if (hasKeep && o.logits.dims[1] !== 1) {
           failures++;
           console.log(`  FAIL num_logits_to_keep=1 gave ${o.logits.dims[1]} positions`);
@@ -105,7 +125,11 @@ async function verifyVlm(dir) {
       if (best === tc.eos_token_id) break;
       const ne = (await emb.run({ input_ids: i64([[best]]) })).inputs_embeds;
       total += 1;
-      feeds = { inputs_embeds: ne, attention_mask: i64([Array(total).fill(1)]), position_ids: i64([[total - 1]]) };
+      feeds = {
+        inputs_embeds: ne,
+        attention_mask: i64([Array(total).fill(1)]),
+        position_ids: i64([[total - 1]]),
+      };
       if (hasKeep) feeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([1n]), []);
       for (let i = 0; i < tc.num_hidden_layers; i++) {
         feeds[`past_key_values.${i}.key`] = o[`present.${i}.key`];
@@ -114,7 +138,9 @@ async function verifyVlm(dir) {
     }
     const same = JSON.stringify(generated) === JSON.stringify(c.generated_ids);
     if (!same) failures++;
-    console.log(`  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(generated)} vs reference ${JSON.stringify(c.generated_ids)} ("${c.generated_text}")`);
+    console.log(
+      `  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(generated)} vs reference ${JSON.stringify(c.generated_ids)} ("${c.generated_text}")`,
+    );
   }
   if (hasKeep) {
     // num_logits_to_keep = 0 keeps every position
@@ -128,11 +154,18 @@ async function verifyVlm(dir) {
     };
     for (let i = 0; i < tc.num_hidden_layers; i++)
       for (const kv of ['key', 'value'])
-        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, tc.num_key_value_heads, 0, tc.head_dim]);
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [
+          1,
+          tc.num_key_value_heads,
+          0,
+          tc.head_dim,
+        ]);
     const o = await dec.run(feeds);
     const ok = o.logits.dims[1] === n;
     if (!ok) failures++;
-    console.log(`  ${ok ? 'ok  ' : 'FAIL'} num_logits_to_keep=0 gives all ${o.logits.dims[1]}/${n} positions`);
+    console.log(
+      `  ${ok ? 'ok  ' : 'FAIL'} num_logits_to_keep=0 gives all ${o.logits.dims[1]}/${n} positions`,
+    );
   }
 }
 
@@ -150,7 +183,10 @@ async function verifyLlavaNext(dir) {
   const keep = () => new ort.Tensor('int64', BigInt64Array.from([1n]), []);
   for (const c of ref.cases) {
     const tiles = (await vis.run({ pixel_values: tensorFromRef(c.pixel_values) })).image_features;
-    check(`vision_encoder ${c.image} (${c.num_tiles} tiles)`, maxDiff(tiles.data, Array.from(tensorFromRef(c.tile_features).data)));
+    check(
+      `vision_encoder ${c.image} (${c.num_tiles} tiles)`,
+      maxDiff(tiles.data, Array.from(tensorFromRef(c.tile_features).data)),
+    );
     const feats = tensorFromRef(c.image_features).data;
     const data = new Float32Array((await emb.run({ input_ids: i64([c.prompt_ids]) })).inputs_embeds.data);
     let k = 0;
@@ -171,13 +207,22 @@ async function verifyLlavaNext(dir) {
     };
     for (let i = 0; i < tc.num_hidden_layers; i++)
       for (const kv of ['key', 'value'])
-        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, tc.num_key_value_heads, 0, tc.head_dim]);
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [
+          1,
+          tc.num_key_value_heads,
+          0,
+          tc.head_dim,
+        ]);
     const generated = [];
     for (let step = 0; step < 16; step++) {
       const o = await dec.run(feeds);
       const V = o.logits.dims[2];
       const last = o.logits.data.subarray(o.logits.data.length - V);
-      if (step === 0) check(`first-step logits (${c.image}, ${c.num_image_tokens} image tokens)`, maxDiff(last, c.first_logits));
+      if (step === 0)
+        check(
+          `first-step logits (${c.image}, ${c.num_image_tokens} image tokens)`,
+          maxDiff(last, c.first_logits),
+        );
       let best = 0;
       for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
       generated.push(best);
@@ -194,7 +239,9 @@ async function verifyLlavaNext(dir) {
     }
     const same = JSON.stringify(generated) === JSON.stringify(c.greedy);
     if (!same) failures++;
-    console.log(`  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(generated)} vs reference ${JSON.stringify(c.greedy)} ("${c.greedy_text}")`);
+    console.log(
+      `  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(generated)} vs reference ${JSON.stringify(c.greedy)} ("${c.greedy_text}")`,
+    );
   }
 }
 

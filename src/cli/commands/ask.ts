@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import type { GenerationOptions } from '../../generation/options.js';
-import { loadLlava } from '../../node/llava.js';
+import { loadLlava } from '../../node/index.js';
 import { isPrecision, PRECISIONS } from '../../package/precision.js';
 import { DEFAULT_VLM_MODEL } from '../paths.js';
 import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
@@ -110,7 +110,7 @@ export function registerAsk(program: Command): void {
       .option('--json', 'print one JSON object with the answer, token counts and timings'),
   ).action(async (image: string, question: string, opts: VlmCliOptions & { json?: boolean }) => {
     const generation = generationFlags(opts);
-    const { model, dispose } = await openVlm(opts);
+    const model = await openVlm(opts);
     try {
       const stream = model.ask(image, question, generation);
       if (!opts.json) for await (const delta of stream) process.stdout.write(delta);
@@ -127,7 +127,7 @@ export function registerAsk(program: Command): void {
         );
       }
     } finally {
-      await dispose();
+      await model.dispose();
     }
   });
 }

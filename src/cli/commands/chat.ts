@@ -24,7 +24,7 @@ export function registerChat(program: Command): void {
       .option('--system <text>', 'a system message'),
   ).action(async (opts: VlmCliOptions & { image?: string[]; system?: string }) => {
     const generation = generationFlags(opts);
-    const { model, dispose } = await openVlm(opts);
+    const model = await openVlm(opts);
     const conversation = model.conversation({ ...(opts.system ? { system: opts.system } : {}), generation });
     let pending: string[] = [...(opts.image ?? [])];
     const tty = process.stdin.isTTY === true;
@@ -80,7 +80,7 @@ export function registerChat(program: Command): void {
       }
     } finally {
       rl.close();
-      await dispose();
+      await model.dispose();
     }
   });
 }

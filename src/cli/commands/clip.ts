@@ -5,9 +5,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InputError, isMmrtError } from '../../errors.js';
-import { ImageIndex } from '../../families/clip/image-index.js';
-import type { ClipModel } from '../../families/clip/model.js';
-import { loadClip } from '../../node/clip.js';
+import { ImageIndex } from '../../kinds/dual-encoder/image-index.js';
+import type { ClipModel } from '../../kinds/dual-encoder/model.js';
+import { loadClip } from '../../node/index.js';
 import { isPrecision, PRECISIONS } from '../../package/precision.js';
 import { encodeNpy } from '../npy.js';
 import { DEFAULT_CLIP_MODEL } from '../paths.js';
@@ -63,7 +63,7 @@ export async function openClip(
     platform,
     config: merged,
     ...(candidates ? { candidates } : {}),
-    resampleMode: opts.resample === 'fast' ? 'fast' : 'exact',
+    images: { resampleMode: opts.resample === 'fast' ? 'fast' : 'exact' },
     onWarning: (m) => {
       warnings.push(m);
       if (!opts.quiet) process.stderr.write(`mmrt: warning: ${m}\n`);

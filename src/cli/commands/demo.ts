@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadClip } from '../../node/clip.js';
-import { loadLlava } from '../../node/llava.js';
+import { loadClip, loadLlava } from '../../node/index.js';
 import { DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL, MODELS_DIR } from '../paths.js';
 
 const COLORS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'];
@@ -80,7 +79,7 @@ export function registerDemo(program: Command): void {
 /** A colour and a shape question about each image, answers streamed as they are generated. */
 async function askDemo(model: string, samplesDir: string, images: SampleLabels['images']): Promise<void> {
   const t0 = performance.now();
-  const { model: vlm, dispose } = await loadLlava({
+  const vlm = await loadLlava({
     model,
     platform: 'auto',
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
@@ -104,6 +103,6 @@ async function askDemo(model: string, samplesDir: string, images: SampleLabels['
       }
     }
   } finally {
-    await dispose();
+    await vlm.dispose();
   }
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { detectNode } from '../../node/detect.js';
 import { type HostCapabilities, platformAvailability } from '../../platform/capabilities.js';
 import {
-  BRIEF_MODELS,
+  ARCHITECTURES,
   COMPATIBILITY,
   RATING_SCORE,
   type Rating,
@@ -25,7 +25,7 @@ export function matrixText(caps: HostCapabilities): string {
   const rows: string[][] = [
     ['model', ...TABLE_PLATFORMS.map((p, i) => `${p}${mark(i)}`), 'runs here (best first)'],
   ];
-  for (const m of BRIEF_MODELS) {
+  for (const m of ARCHITECTURES) {
     const here = TABLE_PLATFORMS.filter((p, i) => avail[i]!.available && COMPATIBILITY[m][p] !== 'none')
       .sort((a, b) => RATING_SCORE[COMPATIBILITY[m][b]] - RATING_SCORE[COMPATIBILITY[m][a]])
       .map((p) => `${p} (${RATING_TEXT[COMPATIBILITY[m][p]]})`);

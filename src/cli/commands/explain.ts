@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors.js';
-import { MODEL_TYPES, type ModelTypeOption, createPlatform } from '../../node/platform.js';
+import { FAMILY_NAMES } from '../../families/registry.js';
+import { createPlacement } from '../../node/index.js';
 import { CONFIG_KEYS, CONFIG_KEY_NAMES, COMPONENT_KEYS, valueTypeText } from '../../platform/config-keys.js';
 import { table } from '../format.js';
 import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
@@ -31,7 +32,11 @@ export function registerExplain(program: Command): void {
       'plan a model for a platform and say what will run where: files, precisions, providers, threads, memory, and where each setting came from',
     )
     .option('--model <ref>', 'model folder or hub id (org/name)')
-    .option('--model-type <type>', `the brief's model_type: ${MODEL_TYPES.join(', ')}`, 'multimodal')
+    .option(
+      '--model-type <type>',
+      `multimodal (from config.json) or a family: ${FAMILY_NAMES.join(', ')}`,
+      'multimodal',
+    )
     .option('--json', 'print the plan as JSON')
     .option('--keys', 'list every config key, its values and what it maps to');
   addPlatformOptions(cmd).action(
@@ -47,13 +52,13 @@ export function registerExplain(program: Command): void {
           value: undefined,
         });
       }
-      const platform = await createPlatform({
+      const placement = await createPlacement({
         model: opts.model,
-        modelType: opts.modelType as ModelTypeOption,
+        modelType: opts.modelType,
         ...readPlatformOptions(opts),
       });
       process.stdout.write(
-        opts.json ? `${JSON.stringify(platform.explainJson(), null, 2)}\n` : `${platform.explain()}\n`,
+        opts.json ? `${JSON.stringify(placement.explainJson(), null, 2)}\n` : `${placement.explain()}\n`,
       );
     },
   );

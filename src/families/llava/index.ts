@@ -1,27 +1,9 @@
-/** The LLaVA family (LLaVA, LLaVA-Next): host-free core. */
-export {
-  anyresFeatureCount,
-  anyresTiles,
-  gridShape,
-  packAnyresFeatures,
-  patchOutputSize,
-  type Resolution,
-  selectBestResolution,
-  unpadRegion,
-} from './anyres.js';
-export { ChatTemplate, loadChatTemplate } from './chat-template.js';
-export {
-  type FeatureSelectStrategy,
-  type LlavaConfig,
-  llavaFeatureCount,
-  readLlavaConfig,
-} from './config.js';
-export { hashTensor } from './content-hash.js';
-export { Conversation, type ConversationOptions } from './conversation.js';
-export type { ChatResult, ChatTimings, LlavaHost } from './engine.js';
-export type { ImageFeatures, VisionStats } from './features.js';
-export type { PreparedImage } from './images.js';
-export type { ChatMessage, ContentPart } from './messages.js';
-export { userTurn } from './messages.js';
-export { LlavaModel, type LlavaOptions, type LlavaStats } from './model.js';
-export type { ImageSpan, PromptPlan } from './prompt.js';
+/** LLaVA (and the LLaVA-style SmolVLM / Idefics3 / OneVision exports): one image, fixed size. */
+import { visionLanguageFamily } from '../../kinds/vision-language/family.js';
+
+export const llava = visionLanguageFamily({
+  name: 'llava',
+  modelTypes: ['llava', 'llava_onevision', 'idefics3', 'smolvlm'],
+  architecture: 'LLaVA',
+  anyResolution: false,
+});

@@ -2,7 +2,7 @@
  * Node entry point for model references: a local folder or a hub repo, opened as `ModelFiles`.
  */
 import { statSync } from 'node:fs';
-import type { ModelFiles } from '../../host/types.js';
+import type { ModelFiles } from '../../host/host.js';
 import { parseModelReference } from '../../hub/reference.js';
 import { LocalModelFiles } from '../files.js';
 import { HubClient } from './client.js';

@@ -3,7 +3,7 @@
  * contents downloaded into the cache on first use, then read from disk.
  */
 import { readFile } from 'node:fs/promises';
-import type { ModelFiles } from '../../host/types.js';
+import type { ModelFiles } from '../../host/host.js';
 import { validateRepoFilePath } from '../../hub/reference.js';
 import type { HubClient } from './client.js';
 
@@ -58,5 +58,10 @@ export class HubModelFiles implements ModelFiles {
   size(path: string): Promise<number> {
     validateRepoFilePath(path);
     return this.client.fileSize(this.repo, this.revision, path);
+  }
+
+  /** The revision and the listed size: known from the listing, without a download. */
+  async fingerprint(path: string): Promise<string> {
+    return `${this.revision}:${await this.size(path)}`;
   }
 }

@@ -1,0 +1,50 @@
+/**
+ * What a caller may hand any family as an image or a video, and how it is named in messages.
+ * Every host decodes these same inputs (Node through sharp and ffmpeg, browsers through
+ * createImageBitmap and WebCodecs); families only ever see the decoded RGB.
+ */
+import type { Host, RgbImage } from '../host/host.js';
+import type { AlphaMode, RawPixels } from './pixels.js';
+import type { DecodeHint, ResampleMode } from './processor.js';
+
+/** A path, encoded bytes, a URL (http(s), data:, file:), or already decoded pixels. */
+export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawPixels;
+
+/** A video: a path, encoded bytes, a URL, or its frames already decoded (in time order). */
+export type VideoInput = string | URL | Uint8Array | ArrayBuffer | readonly RawPixels[];
+
+/** Short, printable name of an input for error messages (never the whole data: URL or buffer). */
+export function describeInput(input: ImageInput | VideoInput): string {
+  if (typeof input === 'string') return input.startsWith('data:') ? `${input.slice(0, 30)}…` : input;
+  if (input instanceof URL) return input.href;
+  if (input instanceof Uint8Array) return `<${input.byteLength} bytes>`;
+  if (input instanceof ArrayBuffer) return `<${input.byteLength} bytes>`;
+  if (Array.isArray(input)) return `<${input.length} decoded frames>`;
+  const raw = input as RawPixels;
+  return `<raw ${raw.width}x${raw.height}x${raw.channels}>`;
+}
+
+/** How a model reads its images: the resize mode and the decoder's limits. */
+export interface ImageOptions {
+  /** 'exact' (default): Pillow-identical resize, so features match Python. 'fast': see ResampleMode. */
+  readonly resampleMode?: ResampleMode;
+  /** Refuse images with more pixels than this. Default 100 megapixels. */
+  readonly maxPixels?: number;
+  /** Cap on fetched or data: URL bytes. Default 64 MiB. */
+  readonly maxBytes?: number;
+  /** Network timeout for image URLs in ms. Default 30 s. */
+  readonly timeoutMs?: number;
+  /** 'drop' (default, as HF's convert("RGB")) or 'white'. */
+  readonly alpha?: AlphaMode;
+}
+
+/** The host's decoder with the model's limits, and its shrink hint in 'fast' mode. */
+export function imageDecoder(
+  host: Pick<Host, 'decodeImage'>,
+  options: ImageOptions,
+  hint: DecodeHint | undefined,
+): (input: ImageInput, signal?: AbortSignal) => Promise<RgbImage> {
+  const { resampleMode: _mode, ...limits } = options;
+  return (input, signal) =>
+    host.decodeImage(input, { ...limits, ...(signal && { signal }), ...(hint && { fast: hint }) });
+}

@@ -1,0 +1,63 @@
+/**
+ * The Node host: model files from a folder or the hub cache, sharp decoding, onnxruntime-node
+ * (on this thread or in worker threads), the optimized-graph cache, a file store, and
+ * detection. Everything else is the core's.
+ */
+import type { CreatedSession, Host } from '../host/host.js';
+import type { HostCapabilities } from '../host/capabilities.js';
+import type { OrtModule } from '../host/host.js';
+import { createSession } from '../runtime/session.js';
+import { detectNode } from './detect.js';
+import { type OpenModelFilesOptions, openModelFiles } from './hub/index.js';
+import { resolveHubOptions } from './hub/options.js';
+import { decodeImage } from './media/decode.js';
+import { ort as mainOrt, ortVersion } from './ort.js';
+import { fileStore } from './store.js';
+import { createSessionWithWeightCache } from './weight-cache.js';
+import { workerOrt } from './worker-ort.js';
+
+export interface NodeHostOptions {
+  /**
+   * Download cache, optimized-graph cache and store root. Default `MMRT_CACHE_DIR`, then
+   * `~/.cache/mmrt`.
+   */
+  readonly cacheDir?: string;
+  /** Hub settings (endpoint, token, offline, retries, ...). */
+  readonly hub?: OpenModelFilesOptions;
+  /**
+   * Where sessions live: 'main' (default) on this thread, or 'worker', each in its own worker
+   * thread, so that creations overlap and this thread stays free (inputs are copied there).
+   */
+  readonly sessionThreads?: 'main' | 'worker';
+  /** The ONNX Runtime to create sessions with (wins over `sessionThreads`). */
+  readonly ort?: OrtModule;
+}
+
+// The machine does not change while the process runs: probe its providers once.
+let detected: Promise<HostCapabilities> | undefined;
+
+export function nodeHost(options: NodeHostOptions = {}): Host {
+  const cacheDir = options.cacheDir ?? resolveHubOptions(options.hub).cacheDir;
+  const ort = options.ort ?? (options.sessionThreads === 'worker' ? workerOrt() : mainOrt);
+  const hub: OpenModelFilesOptions = { ...options.hub, cacheDir };
+  return {
+    name: 'node',
+    ort,
+    openModel: (reference) => openModelFiles(reference, hub),
+    decodeImage,
+    store: fileStore(cacheDir),
+    detect() {
+      detected ??= detectNode();
+      detected.catch(() => {
+        detected = undefined;
+      });
+      return detected;
+    },
+    async createSession(spec, { graphCache }): Promise<CreatedSession> {
+      if (graphCache && typeof spec.model === 'string') {
+        return createSessionWithWeightCache(ort, spec, cacheDir, ortVersion());
+      }
+      return { session: await createSession(ort, spec), ...(graphCache && { cache: 'bypass' as const }) };
+    },
+  };
+}
