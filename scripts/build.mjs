@@ -9,8 +9,6 @@ const external = [
   '@huggingface/*',
   'commander',
   'cli-progress',
-  'hono',
-  '@hono/*',
 ];
 
 await Promise.all([
@@ -25,7 +23,11 @@ await Promise.all([
     external,
   }),
   build({
-    entryPoints: { 'node/index': 'src/node/index.ts', 'cli/main': 'src/cli/main.ts' },
+    entryPoints: {
+      'node/index': 'src/node/index.ts',
+      'node/ort-worker': 'src/node/ort-worker.ts',
+      'cli/main': 'src/cli/main.ts',
+    },
     bundle: true,
     format: 'esm',
     platform: 'node',

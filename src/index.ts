@@ -20,7 +20,7 @@ export * from './families/family.js';
 export * from './families/registry.js';
 export * from './runtime/providers.js';
 export * from './runtime/session.js';
-export * from './runtime/session-source.js';
+export * from './runtime/component-sessions.js';
 export * from './runtime/remote-ort.js';
 export { probeProvider } from './runtime/probe.js';
 export * from './media/index.js';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, closest } from '../errors.js';
+import { REQUESTABLE_PRECISIONS } from '../platform/precision-map.js';
 import { PLATFORMS, type PlatformName, isPlatformName } from '../runtime/providers.js';
 
 export const PLATFORM_CHOICES: readonly string[] = ['auto', ...PLATFORMS];
@@ -104,4 +105,15 @@ export function readPlatformOptions(opts: PlatformCliOptions): {
     ...(config && { config }),
     ...(candidates && { candidates }),
   };
+}
+
+/** `--precision`: any precision the config's `precision` key takes (general words or file variants). */
+export function checkPrecisionOption(value: string | undefined): void {
+  if (value === undefined || (REQUESTABLE_PRECISIONS as readonly string[]).includes(value)) return;
+  const guess = closest(value, REQUESTABLE_PRECISIONS);
+  throw new ConfigError(
+    'CONFIG_INVALID_VALUE',
+    `--precision "${value}" is not a precision${guess ? ` (did you mean "${guess}"?)` : ''}; valid: ${REQUESTABLE_PRECISIONS.join(', ')}`,
+    { value, valid: REQUESTABLE_PRECISIONS },
+  );
 }

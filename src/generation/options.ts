@@ -2,6 +2,7 @@
  * Generation options as callers write them, the defaults a model package supplies
  * (`generation_config.json`, `config.json`), and the validated form the decode loop runs on.
  */
+import { jsonObject, readModelDims } from '../package/model-config.js';
 import { InputError } from '../errors.js';
 import { randomSeed } from './prng.js';
 import type { SamplingOptions, TokenChoice } from './sampling.js';
@@ -68,13 +69,13 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** Defaults from `generation_config.json` (preferred, as HF) and the text config. */
+/** Defaults from `generation_config.json` (preferred, as HF) and `config.json` (text_config, then top level). */
 export function generationDefaults(
   generationConfig: Record<string, unknown> | undefined,
-  textConfig: Record<string, unknown>,
-  topConfig: Record<string, unknown> = {},
+  topConfig: Record<string, unknown>,
 ): GenerationDefaults {
   const g = generationConfig ?? {};
+  const textConfig = jsonObject(topConfig.text_config);
   const eos = [
     ...new Set([...ids(g.eos_token_id), ...ids(textConfig.eos_token_id), ...ids(topConfig.eos_token_id)]),
   ];
@@ -96,7 +97,7 @@ export function generationDefaults(
     maxNewTokens: num(g.max_new_tokens) ?? 256,
     eosIds: eos,
     padId: pad,
-    maxPositions: num(textConfig.max_position_embeddings) ?? 2048,
+    maxPositions: readModelDims(topConfig).text.maxPositions ?? 2048,
     ...(sampling ? { sampling } : {}),
     repetitionPenalty: num(g.repetition_penalty) ?? 1,
   };

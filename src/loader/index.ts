@@ -15,5 +15,5 @@ export type {
   LoaderComponent,
   LoaderHost,
   LoaderSpec,
-  ModelSource,
+  OrtModelInput,
 } from './types.js';

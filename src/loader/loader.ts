@@ -19,7 +19,7 @@
 import { MmrtError, ModelPackageError } from '../errors.js';
 import type { ModelFiles } from '../host/host.js';
 import type { ModelPackage } from '../package/describe.js';
-import type { SessionSource } from '../runtime/session-source.js';
+import type { ComponentSessions } from '../runtime/component-sessions.js';
 import { type Session, type SessionSpec, createSession } from '../runtime/session.js';
 import { LoadError, componentError } from './errors.js';
 import type { Placement } from './placement.js';
@@ -34,7 +34,7 @@ import type {
   LoaderComponent,
   LoaderHost,
   LoaderSpec,
-  ModelSource,
+  OrtModelInput,
 } from './types.js';
 import { dummyFeeds, warmupHints } from './warmup.js';
 
@@ -128,7 +128,7 @@ function abortedBy(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
-export class MultimodalLoader implements SessionSource {
+export class MultimodalLoader implements ComponentSessions {
   readonly package: ModelPackage;
   /** The plan this loader follows, with its fallbacks; absent for a loader given a fixed spec. */
   readonly placement?: Placement;
@@ -535,7 +535,7 @@ export class MultimodalLoader implements SessionSource {
     timing.downloadMs = performance.now() - t;
   }
 
-  private async source(e: Entry, timing: Timing): Promise<ModelSource> {
+  private async source(e: Entry, timing: Timing): Promise<OrtModelInput> {
     const { c } = e;
     const t = performance.now();
     const onProgress = (loaded: number, total: number) =>
@@ -545,7 +545,7 @@ export class MultimodalLoader implements SessionSource {
     return src;
   }
 
-  private async create(e: Entry, src: ModelSource, timing: Timing): Promise<Session> {
+  private async create(e: Entry, src: OrtModelInput, timing: Timing): Promise<Session> {
     const { c } = e;
     const signal = this.controller.signal;
     const spec: SessionSpec = {
@@ -679,7 +679,7 @@ async function defaultSource(
   bytes: number,
   signal: AbortSignal,
   onProgress: (loaded: number, total: number) => void,
-): Promise<ModelSource> {
+): Promise<OrtModelInput> {
   if (files.localPath) {
     const path = await files.localPath(c.file, signal);
     if (path) {

@@ -83,7 +83,7 @@ export interface LoaderSpec {
 }
 
 /** What ONNX Runtime opens: a path (Node) or bytes (browsers), with external data as bytes. */
-export interface ModelSource {
+export interface OrtModelInput {
   readonly model: string | Uint8Array;
   readonly externalData?: ReadonlyArray<{ path: string; data: string | Uint8Array }>;
 }

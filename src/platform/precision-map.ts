@@ -17,9 +17,10 @@
 import type { Precision } from '../package/precision.js';
 import type { PlatformName } from '../runtime/providers.js';
 
-export const BRIEF_PRECISIONS = ['fp32', 'fp16', 'int8', 'int4'] as const;
-/** What a config may ask for: the brief's words plus every package precision. */
-export const REQUESTABLE_PRECISIONS = [...BRIEF_PRECISIONS, 'uint8', 'q8', 'q4', 'q4f16', 'bnb4'] as const;
+/** Precision words that name a kind of number, not a file: each maps to the files that mean it. */
+export const GENERAL_PRECISIONS = ['fp32', 'fp16', 'int8', 'int4'] as const;
+/** What a config may ask for: the general words plus every package precision. */
+export const REQUESTABLE_PRECISIONS = [...GENERAL_PRECISIONS, 'uint8', 'q8', 'q4', 'q4f16', 'bnb4'] as const;
 export type RequestedPrecision = (typeof REQUESTABLE_PRECISIONS)[number];
 
 export interface PrecisionChoice {

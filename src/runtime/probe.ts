@@ -1,6 +1,6 @@
 /** Probe an execution provider by creating and running a session on a 170-byte graph. */
 import type { OrtModule } from '../host/host.js';
-import type { ProviderStatus } from '../platform/capabilities.js';
+import type { ProviderStatus } from '../host/capabilities.js';
 import { probeModelBytes } from './probe-model.js';
 import type { ExecutionProviderName } from './providers.js';
 import { createSession } from './session.js';

@@ -122,6 +122,27 @@ describe('mmrt classify', () => {
     expect(errorLines(early.stderr).join('\n')).toMatch(/label.*\[INPUT_INVALID\]/);
   });
 
+  it('--precision takes every precision the config takes (int4 too), and names the valid ones otherwise', async () => {
+    const ok = await mmrt(
+      'classify',
+      files[0]!.path,
+      '--labels',
+      'red star,blue circle',
+      '--precision',
+      'int4',
+      '--json',
+    );
+    expect(ok.code).toBe(0);
+    // The tiny model has only fp32 files: int4 is planned, then substituted with a warning.
+    expect(ok.stderr).toMatch(/warning:.*int4/);
+    expect(jsonLines(ok.stdout)).toHaveLength(1);
+    const bad = await mmrt('classify', files[0]!.path, '--labels', 'red star', '--precision', 'int3');
+    expect(bad.code).not.toBe(0);
+    expect(errorLines(bad.stderr).join('\n')).toMatch(
+      /--precision "int3".*valid: fp32, fp16, int8, int4.*\[CONFIG_INVALID_VALUE\]/,
+    );
+  });
+
   it('a corrupt file in a batch: an error line naming it, the other images still classified, exit code 1', async () => {
     const [a, b] = [files[0]!, files[1]!];
     const r = await mmrt('classify', a.path, corrupt, b.path, '--labels', LABELS.join(','), '--json');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CLIP_MODEL, MODELS_DIR } from '../../src/cli/paths.js';
 import { softmax } from '../../src/kinds/dual-encoder/math.js';
-import { ClipModel, type ClipSessions, DUAL_ENCODER_STYLES } from '../../src/kinds/dual-encoder/model.js';
+import { ClipModel, type ClipTowers, DUAL_ENCODER_STYLES } from '../../src/kinds/dual-encoder/model.js';
 import type { RgbImage } from '../../src/host/host.js';
 import type { ImageInput } from '../../src/media/input.js';
 import { ImageProcessor } from '../../src/media/processor.js';
@@ -67,7 +67,7 @@ const worst = (got: ArrayLike<number>[], want: ArrayLike<number>[]) =>
  * to the vision (or combined) session, the output selection and the row split are mmrt's own.
  * Inputs are the strings "ref:0", "ref:1", ... naming rows of the reference pixel_values.
  */
-function referencePixelModel(src: ClipModel, sessions: ClipSessions): ClipModel {
+function referencePixelModel(src: ClipModel, sessions: ClipTowers): ClipModel {
   const tensors = new Map<RgbImage, Float32Array>();
   return new ClipModel({
     modelId: src.loader.package.location,

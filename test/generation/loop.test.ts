@@ -16,7 +16,7 @@ import { embedIds, fakeDecoderSession, fakeOrt, HIDDEN, VOCAB } from './fake-lm.
 const EOS = 11;
 const defaults = generationDefaults(
   { eos_token_id: EOS, pad_token_id: 0, max_new_tokens: 8 },
-  { max_position_embeddings: 64 },
+  { text_config: { max_position_embeddings: 64 } },
 );
 
 function decoderOf(opts = {}) {

@@ -74,7 +74,7 @@ describe('token choice', () => {
 describe('generation options', () => {
   const defaults = generationDefaults(
     { eos_token_id: [2, 9], max_new_tokens: 16, pad_token_id: 0 },
-    { max_position_embeddings: 64, eos_token_id: 2 },
+    { text_config: { max_position_embeddings: 64, eos_token_id: 2 } },
   );
 
   it('reads defaults from generation_config.json and the text config', () => {

@@ -2,6 +2,7 @@
  * `loadLlava`: the planned path. The platform plan picks each component's file and session
  * options, the MultimodalLoader creates them, and the language model waits for its first use.
  */
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isMmrtError } from '../../src/errors.js';
 import type { LoadProgress } from '../../src/loader/types.js';
@@ -82,5 +83,43 @@ describe('loadLlava', () => {
     );
     expect(isMmrtError(err) && err.code).toBe('CONFIG_UNKNOWN_KEY');
     expect(String((err as Error).message)).toContain('kv_cache_max_length');
+  });
+});
+
+describe("loadLlava's image options", () => {
+  it("passes resampleMode 'fast' to the host's decoder as a shrink hint (it had no effect before)", async () => {
+    const { nodeHost } = await import('../../src/node/host.js');
+    const { loadModel } = await import('../../src/load/load-model.js');
+    const photo = join(import.meta.dirname, '..', 'fixtures', 'images', 'photo_1000x750.jpg');
+    const answers: Record<string, string> = {};
+    for (const mode of ['exact', 'fast'] as const) {
+      const base = nodeHost();
+      const hints: unknown[] = [];
+      const host = {
+        ...base,
+        decodeImage: (
+          input: Parameters<typeof base.decodeImage>[0],
+          o?: Parameters<typeof base.decodeImage>[1],
+        ) => {
+          hints.push(o?.fast);
+          return base.decodeImage(input, o);
+        },
+      };
+      const vlm = await loadModel<LlavaModel>(host, {
+        model: VLM_DIR,
+        platform: 'cpu',
+        images: { resampleMode: mode },
+      });
+      try {
+        answers[mode] = (await vlm.ask(photo, 'What color is the shape?').result).text;
+        const features = await vlm.imageFeatures(photo);
+        expect(features.count).toBeGreaterThan(0);
+      } finally {
+        await vlm.dispose();
+      }
+      // The processor resizes the shortest edge to 64: 'fast' lets the decoder shrink to that first.
+      expect(hints[0]).toEqual(mode === 'fast' ? { shortestEdge: 64 } : undefined);
+    }
+    expect(answers.fast).toBe(answers.exact);
   });
 });

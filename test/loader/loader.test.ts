@@ -14,7 +14,7 @@ import type { LoadProgress, LoaderSpec } from '../../src/loader/types.js';
 import { dummyFeeds, warmupHints } from '../../src/loader/warmup.js';
 import { ort } from '../../src/node/ort.js';
 import type { ModelPackage } from '../../src/package/describe.js';
-import type { SessionSource } from '../../src/runtime/session-source.js';
+import type { ComponentSessions } from '../../src/runtime/component-sessions.js';
 import {
   type TrackedHost,
   cleanupTmp,
@@ -162,10 +162,10 @@ describe('lazy components', () => {
     expect(host.alive()).toEqual([]);
   });
 
-  it('is a SessionSource: unknown components are a typed error', async () => {
+  it('is a ComponentSessions: unknown components are a typed error', async () => {
     const pkg = await openPackage(await writePackage(clipFiles()));
     const { l } = loader(pkg, trackedHost());
-    const source: SessionSource = l;
+    const source: ComponentSessions = l;
     const err = await source.session('nope').catch((e: unknown) => e);
     expect((err as MmrtError).code).toBe('MODEL_COMPONENT_MISSING');
     expect((err as MmrtError).details.valid).toEqual(['text_model', 'vision_model']);

@@ -6,9 +6,14 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import type { GenerationOptions } from '../../generation/options.js';
 import { loadLlava } from '../../node/index.js';
-import { isPrecision, PRECISIONS } from '../../package/precision.js';
+import { REQUESTABLE_PRECISIONS } from '../../platform/precision-map.js';
 import { DEFAULT_VLM_MODEL } from '../paths.js';
-import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
+import {
+  type PlatformCliOptions,
+  addPlatformOptions,
+  checkPrecisionOption,
+  readPlatformOptions,
+} from '../platform-options.js';
 
 export interface VlmCliOptions extends PlatformCliOptions {
   model: string;
@@ -61,12 +66,7 @@ export function generationFlags(opts: VlmCliOptions): GenerationOptions {
 
 /** Plan the model for --platform/--config and load it (the decoder on first use). */
 export async function openVlm(opts: VlmCliOptions) {
-  if (opts.precision !== undefined && !isPrecision(opts.precision)) {
-    throw new InputError('INPUT_INVALID', `unknown precision "${opts.precision}"`, {
-      value: opts.precision,
-      valid: PRECISIONS,
-    });
-  }
+  checkPrecisionOption(opts.precision);
   const threads = num('--threads', opts.threads, true);
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --threads are shorthands for the same config keys.
@@ -87,7 +87,7 @@ export async function openVlm(opts: VlmCliOptions) {
 export function addVlmOptions(cmd: Command): Command {
   return addPlatformOptions(cmd)
     .option('-m, --model <path|org/name>', 'LLaVA-family model folder or hub id', DEFAULT_VLM_MODEL)
-    .option('--precision <p>', `component precision (${PRECISIONS.join(', ')})`)
+    .option('--precision <p>', `precision of every component (${REQUESTABLE_PRECISIONS.join(', ')})`)
     .option('-n, --max-new-tokens <n>', 'tokens to generate at most')
     .option('--temperature <t>', 'sample with this temperature (default: greedy)')
     .option('--top-k <k>', 'sample from the k most likely tokens')

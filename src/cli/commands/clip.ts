@@ -8,10 +8,15 @@ import { InputError, isMmrtError } from '../../errors.js';
 import { ImageIndex } from '../../kinds/dual-encoder/image-index.js';
 import type { ClipModel } from '../../kinds/dual-encoder/model.js';
 import { loadClip } from '../../node/index.js';
-import { isPrecision, PRECISIONS } from '../../package/precision.js';
+import { REQUESTABLE_PRECISIONS } from '../../platform/precision-map.js';
 import { encodeNpy } from '../npy.js';
 import { DEFAULT_CLIP_MODEL } from '../paths.js';
-import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
+import {
+  type PlatformCliOptions,
+  addPlatformOptions,
+  checkPrecisionOption,
+  readPlatformOptions,
+} from '../platform-options.js';
 import { progressBar } from '../progress.js';
 
 interface ClipCliOptions extends PlatformCliOptions {
@@ -36,12 +41,7 @@ function collectLabels(value: string, previous: string[] = []): string[] {
 export async function openClip(
   opts: ClipCliOptions,
 ): Promise<{ clip: ClipModel; warnings: string[]; dispose: () => Promise<void> }> {
-  if (opts.precision !== undefined && !isPrecision(opts.precision)) {
-    throw new InputError('INPUT_INVALID', `unknown precision "${opts.precision}"`, {
-      value: opts.precision,
-      valid: PRECISIONS,
-    });
-  }
+  checkPrecisionOption(opts.precision);
   const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
     throw new InputError(
@@ -76,7 +76,7 @@ function addCommon(cmd: Command): Command {
   return addPlatformOptions(cmd)
     .option('-m, --model <path|org/name>', 'model folder or hub id', DEFAULT_CLIP_MODEL)
     .option('--quiet', 'no warnings on stderr')
-    .option('--precision <p>', `component precision (${PRECISIONS.join(', ')})`)
+    .option('--precision <p>', `precision of every component (${REQUESTABLE_PRECISIONS.join(', ')})`)
     .option('--batch-size <n>', 'images per inference call')
     .option('--resample <mode>', "'exact' (Pillow-identical, default) or 'fast'", 'exact')
     .option('--json', 'one JSON object per input per line');

@@ -46,7 +46,7 @@ export interface ImagePipeline {
   readonly pixelShape: readonly [number, number, number];
 }
 
-export interface ClipSessions {
+export interface ClipTowers {
   /** Split layout (preferred): each created on first use. */
   readonly text?: () => Promise<Session>;
   readonly vision?: () => Promise<Session>;
@@ -122,7 +122,7 @@ export interface ClipParts {
   readonly style: DualEncoderStyle;
   readonly tokenizer: TextTokenizer;
   readonly images: ImagePipeline;
-  readonly sessions: ClipSessions;
+  readonly sessions: ClipTowers;
   /** config.json (the logit-scale init values). */
   readonly config: Record<string, unknown>;
   readonly loader: MultimodalLoader;
@@ -138,7 +138,7 @@ export class ClipModel implements LoadedModel {
   readonly loader: MultimodalLoader;
   private readonly style: DualEncoderStyle;
   private readonly host: ImagePipeline;
-  private readonly sessions: ClipSessions;
+  private readonly sessions: ClipTowers;
   private readonly config: Record<string, unknown>;
   private readonly textCache: ByteLru<Float32Array> | undefined;
   private scale: Promise<{ scale: number; bias: number }> | undefined;

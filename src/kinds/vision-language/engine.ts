@@ -16,7 +16,7 @@ import {
   resolveGeneration,
 } from '../../generation/options.js';
 import type { OrtModule, RgbImage } from '../../host/host.js';
-import type { SessionSource } from '../../runtime/session-source.js';
+import type { ComponentSessions } from '../../runtime/component-sessions.js';
 import type { TextTokenizer } from '../../text/tokenizer.js';
 import { describeInput, type ImageInput } from '../../media/input.js';
 import type { ChatTemplate } from './chat-template.js';
@@ -58,7 +58,7 @@ export interface EngineParts {
   readonly ort: OrtModule;
   /** The host's decoder with the model's image limits. */
   readonly decodeImage: (input: ImageInput, signal?: AbortSignal) => Promise<RgbImage>;
-  readonly source: SessionSource;
+  readonly sessions: ComponentSessions;
   readonly config: LlavaConfig;
   readonly tokenizer: TextTokenizer;
   readonly template: ChatTemplate;
@@ -75,10 +75,10 @@ export class LlavaEngine {
   private decoderPromise: Promise<CausalDecoder> | undefined;
 
   constructor(readonly parts: EngineParts) {
-    const { ort, source, config, defaults } = parts;
+    const { ort, sessions, config, defaults } = parts;
     this.vision = new VisionFeatures(
       ort,
-      () => source.session('vision_encoder'),
+      () => sessions.session('vision_encoder'),
       config,
       parts.modelId,
       parts.featureCacheBytes,
@@ -86,7 +86,7 @@ export class LlavaEngine {
     );
     this.embedder = new TokenEmbedder(
       ort,
-      () => source.session('embed_tokens'),
+      () => sessions.session('embed_tokens'),
       config.imageTokenId,
       defaults.padId,
     );
@@ -99,7 +99,7 @@ export class LlavaEngine {
   decoder(): Promise<CausalDecoder> {
     if (!this.decoderPromise) {
       const c = this.parts.config;
-      this.decoderPromise = this.parts.source
+      this.decoderPromise = this.parts.sessions
         .session('decoder_model_merged')
         .then((s) => new CausalDecoder(this.parts.ort, s, { heads: c.kvHeads, headDim: c.headDim }));
       this.decoderPromise.catch(() => {

@@ -13,7 +13,7 @@ import type { Host } from '../../host/host.js';
 import type { MultimodalLoader } from '../../loader/loader.js';
 import { type ImageInput, type ImageOptions, imageDecoder } from '../../media/input.js';
 import { type DecodeHint, ImageProcessor } from '../../media/processor.js';
-import type { SessionSource } from '../../runtime/session-source.js';
+import type { ComponentSessions } from '../../runtime/component-sessions.js';
 import { TextTokenizer } from '../../text/tokenizer.js';
 import { loadChatTemplate } from './chat-template.js';
 import { type LlavaConfig, readLlavaConfig } from './config.js';
@@ -57,21 +57,21 @@ function decodeHint(config: LlavaConfig, processor: ImageProcessor): DecodeHint 
 
 /** The image_newline vector, read once when the first LLaVA-Next image needs it. */
 function lazyNewline(
-  source: SessionSource,
+  sessions: ComponentSessions,
   given: Float32Array | undefined,
 ): () => Promise<Float32Array | undefined> {
   let p: Promise<Float32Array | undefined> | undefined;
   return () => {
     p ??= (async () => {
       if (given) return given;
-      const files = source.package.files;
+      const files = sessions.package.files;
       if (!(await files.exists('image_newline.json'))) return undefined;
       const v: unknown = JSON.parse(await files.readText('image_newline.json'));
       const list = Array.isArray(v) ? v : (v as { image_newline?: unknown })?.image_newline;
       if (!Array.isArray(list) || !list.every((x) => typeof x === 'number')) {
         throw new ModelPackageError(
           'MODEL_CONFIG_INVALID',
-          `${source.package.location}/image_newline.json must hold a list of numbers`,
+          `${sessions.package.location}/image_newline.json must hold a list of numbers`,
         );
       }
       return Float32Array.from(list as number[]);
@@ -100,7 +100,6 @@ export class LlavaModel implements LoadedModel {
     const { loader, host } = parts;
     const pkg = loader.package;
     if (!pkg.tokenizer) throw new InputError('INPUT_INVALID', `${pkg.location} has no tokenizer`);
-    const text = (pkg.config.text_config ?? {}) as Record<string, unknown>;
     const tokenizer = TextTokenizer.fromJson(pkg.tokenizer.tokenizerJson, pkg.tokenizer.tokenizerConfig, {
       padSide: 'left',
     });
@@ -119,12 +118,12 @@ export class LlavaModel implements LoadedModel {
       modelId: options.modelId ?? pkg.location,
       ort: host.ort,
       decodeImage: imageDecoder(host, parts.images, decodeHint(config, processor)),
-      source: loader,
+      sessions: loader,
       config,
       tokenizer,
       template: await loadChatTemplate(pkg),
       preparer: new LlavaImagePreparer(config, processor),
-      defaults: generationDefaults(pkg.generationConfig, text, pkg.config),
+      defaults: generationDefaults(pkg.generationConfig, pkg.config),
       featureCacheBytes,
       ...(parts.kvCacheMaxLength !== undefined ? { kvCacheMaxLength: parts.kvCacheMaxLength } : {}),
       ...(config.anyResolution ? { imageNewline: lazyNewline(loader, options.imageNewline) } : {}),

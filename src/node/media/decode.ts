@@ -19,7 +19,7 @@ import type { ImageDecodeOptions, RgbImage } from '../../host/host.js';
 import type { ImageInput } from '../../media/input.js';
 import { assertRawPixels, cmykToRgb, type RawPixels, toRgb } from '../../media/pixels.js';
 import type { DecodeHint } from '../../media/processor.js';
-import { checkFile, type ImageSource, resolveImageSource } from './source.js';
+import { checkFile, type EncodedImage, resolveImageSource } from './source.js';
 
 /**
  * `fast` (resampleMode 'fast'): libvips shrinks while decoding (JPEG DCT scaling, then a cubic
@@ -63,7 +63,7 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
   }
 }
 
-async function toSource(input: ImageInput, opts: DecodeOptions): Promise<ImageSource> {
+async function toSource(input: ImageInput, opts: DecodeOptions): Promise<EncodedImage> {
   if (input instanceof Uint8Array) return { kind: 'bytes', bytes: input, label: `<${input.length} bytes>` };
   if (input instanceof ArrayBuffer) {
     return { kind: 'bytes', bytes: new Uint8Array(input), label: `<${input.byteLength} bytes>` };
@@ -121,7 +121,7 @@ function checkPixels(width: number, height: number, maxPixels: number, label: st
 }
 
 async function decodeWithSharp(
-  source: ImageSource,
+  source: EncodedImage,
   maxPixels: number,
   opts: DecodeOptions,
 ): Promise<RgbImage> {

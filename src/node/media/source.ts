@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../../errors.js';
 import { isDataUrl, parseDataUrl } from '../../media/data-url.js';
 
-export type ImageSource =
+export type EncodedImage =
   | { readonly kind: 'path'; readonly path: string; readonly label: string }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array; readonly label: string };
 
@@ -27,7 +27,10 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 const shorten = (s: string) => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
 
 /** Resolves a string or URL input to a path or to bytes. */
-export async function resolveImageSource(input: string | URL, opts: FetchOptions = {}): Promise<ImageSource> {
+export async function resolveImageSource(
+  input: string | URL,
+  opts: FetchOptions = {},
+): Promise<EncodedImage> {
   const text = typeof input === 'string' ? input : input.href;
   if (isDataUrl(text)) {
     const { bytes } = parseDataUrl(text);

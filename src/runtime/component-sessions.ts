@@ -6,7 +6,7 @@
 import type { ModelPackage } from '../package/describe.js';
 import type { Session } from './session.js';
 
-export interface SessionSource {
+export interface ComponentSessions {
   readonly package: ModelPackage;
   /** The session of one component, created on first call and shared afterwards. */
   session(component: string, signal?: AbortSignal): Promise<Session>;
