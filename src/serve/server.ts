@@ -261,10 +261,7 @@ export class MmrtServer {
       };
 
     const json =
-      (
-        endpoint: string,
-        handler: (body: unknown, ctx: RouteContext, signal: AbortSignal) => Promise<unknown>,
-      ) =>
+      (handler: (body: unknown, ctx: RouteContext, signal: AbortSignal) => Promise<unknown>) =>
       async (c: Context<Env>) => {
         const scope = c.get('scope');
         const body = await readBody(c);
