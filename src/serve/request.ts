@@ -1,7 +1,7 @@
 /**
  * What every model request carries through the server: one abort signal that fires when the
  * client goes away, when the request runs past its timeout, or when a shutdown's deadline
- * passes — with a typed reason, so the answer (and the metrics) say which.
+ * passes (the server calls `shutDown`) — with a typed reason, so the answer (and the metrics) say which.
  */
 import { InputError, ServeError } from '../errors.js';
 
@@ -13,7 +13,7 @@ export class RequestScope {
   private readonly detach: Array<() => void> = [];
   cancelled: CancelReason | undefined;
 
-  constructor(client: AbortSignal | undefined, timeoutMs: number, shutdown: AbortSignal) {
+  constructor(client: AbortSignal | undefined, timeoutMs: number) {
     this.timer = setTimeout(
       () =>
         this.cancel(
@@ -28,13 +28,15 @@ export class RequestScope {
     this.on(client, () =>
       this.cancel('disconnect', new ServeError('ABORTED', 'the client closed the connection')),
     );
-    this.on(shutdown, () =>
-      this.cancel(
-        'shutdown',
-        new ServeError('SERVER_UNAVAILABLE', 'the server shut down before the request finished', {
-          hint: 'retry on another replica',
-        }),
-      ),
+  }
+
+  /** A shutdown's deadline passed with this request still running. */
+  shutDown(): void {
+    this.cancel(
+      'shutdown',
+      new ServeError('SERVER_UNAVAILABLE', 'the server shut down before the request finished', {
+        hint: 'retry on another replica',
+      }),
     );
   }
 

@@ -47,7 +47,8 @@ export class MmrtServer {
   private stateNow: ServerState = 'loading';
   private inflightCount = 0;
   private idle: Array<() => void> = [];
-  private readonly shutdownController = new AbortController();
+  /** Requests running now, cancelled together when a shutdown's deadline passes. */
+  private readonly scopes = new Set<RequestScope>();
   private readonly routes: RouteContext;
 
   constructor(readonly options: MmrtServerOptions) {
@@ -96,7 +97,7 @@ export class MmrtServer {
     const outcome = await Promise.race([idle().then(() => 'done' as const), deadline]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      this.shutdownController.abort();
+      for (const scope of this.scopes) scope.shutDown();
       // Cancelled work ends at its next step; give it a moment to answer its client.
       await Promise.race([idle(), new Promise((r) => setTimeout(r, 2_000))]);
     }
@@ -236,15 +237,13 @@ export class MmrtServer {
       async (c, next) => {
         const end = this.begin();
         const started = performance.now();
-        const scope = new RequestScope(
-          c.req.raw.signal,
-          config.limits.requestTimeoutMs,
-          this.shutdownController.signal,
-        );
+        const scope = new RequestScope(c.req.raw.signal, config.limits.requestTimeoutMs);
+        this.scopes.add(scope);
         c.set('scope', scope);
         c.set('endpoint', endpoint);
         const finish = () => {
           scope.end();
+          this.scopes.delete(scope);
           if (scope.cancelled) metrics.cancelled.inc({ endpoint, reason: scope.cancelled });
           metrics.requests.inc({ endpoint, status: String(c.res.status) });
           metrics.requestSeconds.observe({ endpoint }, (performance.now() - started) / 1000);

@@ -58,7 +58,8 @@ export function modelName(spec: ServeModelSpec): string {
 }
 
 const probeImage: ImageProbe = async (bytes) => {
-  const meta = await sharp(bytes, { failOn: 'error' }).metadata();
+  // Header only, no pixel limit of sharp's own: the server's limit decides, with its own message.
+  const meta = await sharp(bytes, { failOn: 'error', limitInputPixels: false }).metadata();
   if (!meta.width || !meta.height) throw new Error('no image size in its header');
   return { width: meta.width, height: meta.height };
 };
