@@ -58,22 +58,26 @@ describe('POST /v1/embeddings', () => {
     expect(asFloat.object).toBe('list');
     expect(asFloat.model).toBe('shapes-clip');
     expect(asFloat.data.map((d) => d.index)).toEqual([0, 1]);
-    asFloat.data.forEach((d, i) => expect(maxAbsDiff(floats(d.embedding), expected[i]!)).toBeLessThan(1e-6));
+    asFloat.data.forEach((d, i) => {
+      expect(maxAbsDiff(floats(d.embedding), expected[i]!)).toBeLessThan(1e-6);
+    });
     expect(asFloat.usage.prompt_tokens).toBe(
       texts.reduce((n, t) => n + models.clip.tokenizer.encode(t).length, 0),
     );
     // The SDK asks for base64 by default and decodes it: the same numbers come out.
     const byDefault = await openai.embeddings.create({ model: 'shapes-clip', input: texts });
-    byDefault.data.forEach((d, i) => expect(floats(d.embedding)).toEqual(floats(asFloat.data[i]!.embedding)));
+    byDefault.data.forEach((d, i) => {
+      expect(floats(d.embedding)).toEqual(floats(asFloat.data[i]!.embedding));
+    });
     const raw = await openai.embeddings.create({
       model: 'shapes-clip',
       input: texts,
       encoding_format: 'base64',
     });
     expect(typeof raw.data[0]!.embedding).toBe('string');
-    raw.data.forEach((d, i) =>
-      expect(fromBase64(d.embedding as unknown as string)).toEqual(floats(asFloat.data[i]!.embedding)),
-    );
+    raw.data.forEach((d, i) => {
+      expect(fromBase64(d.embedding as unknown as string)).toEqual(floats(asFloat.data[i]!.embedding));
+    });
   });
 
   it('image embeddings equal the library: image_url content parts, and infinity modality "image"', async () => {
@@ -86,7 +90,9 @@ describe('POST /v1/embeddings', () => {
       ] as never,
       encoding_format: 'float',
     });
-    parts.data.forEach((d, i) => expect(maxAbsDiff(floats(d.embedding), expected[i]!)).toBeLessThan(1e-6));
+    parts.data.forEach((d, i) => {
+      expect(maxAbsDiff(floats(d.embedding), expected[i]!)).toBeLessThan(1e-6);
+    });
     // infinity: strings are images; data URIs and raw base64 both work; base64 output too.
     const infinity = await openai.embeddings.create({
       model: 'shapes-clip',
@@ -94,9 +100,9 @@ describe('POST /v1/embeddings', () => {
       modality: 'image',
       encoding_format: 'base64',
     } as never);
-    infinity.data.forEach((d, i) =>
-      expect(maxAbsDiff(fromBase64(d.embedding as unknown as string), expected[i]!)).toBeLessThan(1e-6),
-    );
+    infinity.data.forEach((d, i) => {
+      expect(maxAbsDiff(fromBase64(d.embedding as unknown as string), expected[i]!)).toBeLessThan(1e-6);
+    });
   });
 
   it('mixes texts and images in one request, in input order', async () => {
@@ -124,9 +130,9 @@ describe('POST /v1/embeddings', () => {
         }),
       ),
     );
-    answers.forEach((a, i) =>
-      expect(maxAbsDiff(floats(a.data[0]!.embedding), expected[i % 3]!)).toBeLessThan(1e-5),
-    );
+    answers.forEach((a, i) => {
+      expect(maxAbsDiff(floats(a.data[0]!.embedding), expected[i % 3]!)).toBeLessThan(1e-5);
+    });
     const batches = (await metric(server, 'mmrt_batch_size_count', { task: 'image_embeddings' })) - before;
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThan(12);
@@ -181,7 +187,9 @@ describe('POST /v1/classify and /v1/captions', () => {
     expect(r.data.map((d) => d.labels[0]!.label)).toEqual(['red star', 'green circle']);
     r.data.forEach((d, i) => {
       expect(d.labels.map((l) => l.label)).toEqual(expected[i]!.map((l) => l.label));
-      d.labels.forEach((l, j) => expect(Math.abs(l.score - expected[i]![j]!.score)).toBeLessThan(1e-6));
+      d.labels.forEach((l, j) => {
+        expect(Math.abs(l.score - expected[i]![j]!.score)).toBeLessThan(1e-6);
+      });
     });
   });
 
@@ -308,7 +316,9 @@ describe('POST /v1/chat/completions', () => {
         }),
       ),
     );
-    answers.forEach((a, i) => expect(a.choices[0]!.message.content).toBe(alone[i % 3]));
+    answers.forEach((a, i) => {
+      expect(a.choices[0]!.message.content).toBe(alone[i % 3]);
+    });
     const rows = (await metric(server, 'mmrt_batch_size_sum', { task: 'chat' })) - before;
     const batches = (await metric(server, 'mmrt_batch_size_count', { task: 'chat' })) - beforeCount;
     expect(rows).toBe(6);

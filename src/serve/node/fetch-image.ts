@@ -27,8 +27,12 @@ export interface ImageUrlPolicy {
   readonly maxRedirects: number;
 }
 
-/** Ranges no allowed host name may resolve to (RFC 6890 special-purpose and friends). */
-const SPECIAL = new BlockList();
+/**
+ * Ranges no allowed host name may resolve to (RFC 6890 special-purpose and friends). Two lists:
+ * a BlockList checks an IPv4 address against IPv6 rules too (as ::ffff:a.b.c.d).
+ */
+const SPECIAL_V4 = new BlockList();
+const SPECIAL_V6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -45,10 +49,11 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const)
-  SPECIAL.addSubnet(net, prefix, 'ipv4');
+  SPECIAL_V4.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
+  // IPv4-mapped in hex form (the dotted form is judged as IPv4 below): refused outright.
   ['::ffff:0:0', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
@@ -57,7 +62,7 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const)
-  SPECIAL.addSubnet(net, prefix, 'ipv6');
+  SPECIAL_V6.addSubnet(net, prefix, 'ipv6');
 
 export function isSpecialAddress(address: string): boolean {
   const family = isIP(address);
@@ -65,9 +70,10 @@ export function isSpecialAddress(address: string): boolean {
   if (family === 6) {
     // An IPv4-mapped address is judged as the IPv4 address it maps.
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return SPECIAL.check(mapped[1]!, 'ipv4');
+    if (mapped) return SPECIAL_V4.check(mapped[1]!, 'ipv4');
+    return SPECIAL_V6.check(address, 'ipv6');
   }
-  return SPECIAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return SPECIAL_V4.check(address, 'ipv4');
 }
 
 const bare = (host: string) => host.replace(/^\[|\]$/g, '').toLowerCase();
