@@ -36,12 +36,14 @@ beforeAll(async () => {
   images = createServer((req, res) => {
     hits.push(req.url ?? '');
     const to = (location: string) => res.writeHead(302, { location }).end();
-    if (req.url === '/red.png') res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from(RED_STAR));
+    if (req.url === '/red.png')
+      res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.from(RED_STAR));
     else if (req.url === '/to-red') to('/red.png');
     else if (req.url === '/to-localhost') to(`http://localhost:${port}/red.png`);
     else if (req.url === '/to-metadata') to('http://169.254.169.254/latest/meta-data/');
     else if (req.url === '/loop') to('/loop');
-    else if (req.url === '/huge') res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(300_000));
+    else if (req.url === '/huge')
+      res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(300_000));
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
@@ -53,9 +55,18 @@ afterAll(async () => {
   await disposeModels();
 });
 
-const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ApiError);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as ApiError,
+  );
 const embedUrl = (openai: OpenAI, url: string) =>
-  openai.embeddings.create({ model: 'shapes-clip', input: [url], modality: 'image', encoding_format: 'float' } as never);
+  openai.embeddings.create({
+    model: 'shapes-clip',
+    input: [url],
+    modality: 'image',
+    encoding_format: 'float',
+  } as never);
 
 describe('remote image URLs', () => {
   let open: RunningServer;
@@ -118,16 +129,32 @@ describe('remote image URLs', () => {
   });
 
   it('classify every special range, and no public address', () => {
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '224.0.0.1'])
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '224.0.0.1',
+    ])
       expect(isSpecialAddress(a), a).toBe(true);
-    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isSpecialAddress(a), a).toBe(false);
+    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])
+      expect(isSpecialAddress(a), a).toBe(false);
   });
 });
 
 describe('size limits', () => {
   let server: RunningServer;
   beforeAll(async () => {
-    server = await serveTiny(models, { limits: { maxBodyBytes: 64 * 1024, maxImagePixels: 1_000_000, maxImageBytes: 20_000 } });
+    server = await serveTiny(models, {
+      limits: { maxBodyBytes: 64 * 1024, maxImagePixels: 1_000_000, maxImageBytes: 20_000 },
+    });
   });
 
   it('refuse a body over the limit with 413', async () => {
@@ -141,7 +168,10 @@ describe('size limits', () => {
 
   it('refuse an image over the byte limit', async () => {
     const e = (await fail(
-      client(server).embeddings.create({ model: 'shapes-clip', input: [imagePart(new Uint8Array(30_000))] as never }),
+      client(server).embeddings.create({
+        model: 'shapes-clip',
+        input: [imagePart(new Uint8Array(30_000))] as never,
+      }),
     ))!;
     expect(e.code).toBe('IMAGE_TOO_LARGE');
     expect(e.message).toMatch(/over the 20000-byte limit/);
@@ -151,14 +181,18 @@ describe('size limits', () => {
     const bomb = pngBomb(40_000, 40_000); // 1.6 gigapixels in a few hundred bytes
     expect(bomb.length).toBeLessThan(1000);
     const openai = client(server);
-    const embed = (await fail(openai.embeddings.create({ model: 'shapes-clip', input: [imagePart(bomb)] as never })))!;
+    const embed = (await fail(
+      openai.embeddings.create({ model: 'shapes-clip', input: [imagePart(bomb)] as never }),
+    ))!;
     expect(embed.status).toBe(413);
     expect(embed.code).toBe('IMAGE_TOO_LARGE');
     expect(embed.message).toMatch(/40000x40000 = 1600000000 pixels, over the limit of 1000000/);
     const chat = (await fail(
       openai.chat.completions.create({
         model: 'shapes-vlm',
-        messages: [{ role: 'user', content: [imagePart(bomb), { type: 'text', text: 'What color is the shape?' }] }],
+        messages: [
+          { role: 'user', content: [imagePart(bomb), { type: 'text', text: 'What color is the shape?' }] },
+        ],
       }),
     ))!;
     expect(chat.code).toBe('IMAGE_TOO_LARGE');
@@ -179,12 +213,16 @@ describe('API key', () => {
     const none = await fetch(`${server.url}/v1/models`);
     expect(none.status).toBe(401);
     expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(/needs an API key/);
-    const right = await client(server, 'sk-right').embeddings.create({ model: 'shapes-clip', input: 'a red star' });
+    const right = await client(server, 'sk-right').embeddings.create({
+      model: 'shapes-clip',
+      input: 'a red star',
+    });
     expect(right.data).toHaveLength(1);
   });
 
   it('leaves health, readiness and metrics open to probes', async () => {
-    for (const path of ['/health', '/ready', '/metrics']) expect((await fetch(`${server.url}${path}`)).status).toBe(200);
+    for (const path of ['/health', '/ready', '/metrics'])
+      expect((await fetch(`${server.url}${path}`)).status).toBe(200);
   });
 
   it('binds to loopback unless told otherwise', () => {

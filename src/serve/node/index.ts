@@ -112,10 +112,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     `listening on ${url} (loading ${options.models.length} model(s); /ready turns 200 when they are loaded)`,
   );
 
+  // Stop listening; connections close as their last answer is written (idle ones at once),
+  // and whatever is still open a second later is closed.
   const closeHttp = () =>
     new Promise<void>((resolve) => {
-      http.close(() => resolve());
-      (http as { closeAllConnections?: () => void }).closeAllConnections?.();
+      const sockets = http as unknown as {
+        closeIdleConnections?: () => void;
+        closeAllConnections?: () => void;
+      };
+      const sweep = setInterval(() => sockets.closeIdleConnections?.(), 50);
+      const force = setTimeout(() => sockets.closeAllConnections?.(), 1_000);
+      http.close(() => {
+        clearInterval(sweep);
+        clearTimeout(force);
+        resolve();
+      });
+      sockets.closeIdleConnections?.();
     });
 
   try {
