@@ -51,12 +51,17 @@ export interface ServeConfigInput {
 
 const MiB = 1024 * 1024;
 
+/**
+ * maxWaitMs 0 by default: a batch is what waits when the model becomes free (under load the
+ * queue fills while a batch runs, so batches fill on their own), and a lone request never waits
+ * for company. Measured on the tiny models (bench/results/serve.json), a 5-10 ms window cost
+ * more latency at 1 client than it bought throughput at 16. Raise it for bursty traffic.
+ */
 export const DEFAULT_BATCHING: Readonly<Record<'embeddings' | 'chat' | 'captions', BatchingOptions>> = {
-  // An embedding batch is cheap to form: a few ms of waiting buys a full vision batch.
-  embeddings: { maxBatchSize: 32, maxWaitMs: 5, maxQueue: 512 },
-  // Generation rows wait a little longer: a decode step costs the same for 1 row or 8.
-  chat: { maxBatchSize: 8, maxWaitMs: 10, maxQueue: 64 },
-  captions: { maxBatchSize: 8, maxWaitMs: 10, maxQueue: 256 },
+  embeddings: { maxBatchSize: 32, maxWaitMs: 0, maxQueue: 512 },
+  // A decode step costs about the same for 1 row or 8 (left-padded batch).
+  chat: { maxBatchSize: 8, maxWaitMs: 0, maxQueue: 64 },
+  captions: { maxBatchSize: 8, maxWaitMs: 0, maxQueue: 256 },
 };
 
 function positive(name: string, v: unknown, integer: boolean, min = integer ? 1 : 0): void {

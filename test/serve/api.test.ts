@@ -32,7 +32,8 @@ let openai: OpenAI;
 
 beforeAll(async () => {
   models = await tinyModels();
-  server = await serveTiny(models);
+  // A batching window, so that the concurrent requests below reliably share batches.
+  server = await serveTiny(models, { batching: { maxWaitMs: 25 } });
   openai = client(server);
 });
 afterAll(async () => {

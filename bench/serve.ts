@@ -1,0 +1,369 @@
+/**
+ * Load benchmark of `mmrt serve`, on loopback only and bounded in requests and time.
+ *
+ *   npm run bench -- serve [--clip models/shapes-clip] [--vlm models/shapes-vlm]
+ *                          [--levels 1,4,16,64] [--level-seconds 20] [--memory-requests 10000]
+ *                          [--memory-concurrency 32] [--memory-seconds 600] [--out bench/results/serve.json]
+ *
+ * 1. Throughput and p50/p99 latency at 1, 4, 16 and 64 concurrent clients, with dynamic
+ *    batching on and off (`--no-batching`), for image embeddings and for chat. The server is the
+ *    real CLI in a child process on 127.0.0.1; clients are fetch loops in this process. Every
+ *    request is distinct (a freshly rendered picture), so no cache answers for the model: chat
+ *    rows are fresh conversations (window-batched when batching is on), embeddings miss the
+ *    caches as new images would.
+ * 2. A memory run: `--memory-requests` mixed requests (image embeddings, text embeddings,
+ *    zero-shot, one- and two-turn chats) at `--memory-concurrency`, the server's resident
+ *    memory read from its /metrics every 1,000 requests; it passes when the last reading is
+ *    within 5% of the one after the first 1,000 and no request failed.
+ * Results: bench/results/serve.json. The client shares the CPU with the server: figures are
+ * for comparing modes in one run, not absolute capacity.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CLASSES, encode, renderShape } from '../tools/shapes/render.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    clip: { type: 'string', default: join(root, 'models/shapes-clip') },
+    vlm: { type: 'string', default: join(root, 'models/shapes-vlm') },
+    levels: { type: 'string', default: '1,4,16,64' },
+    'level-seconds': { type: 'string', default: '20' },
+    'memory-requests': { type: 'string', default: '10000' },
+    'memory-concurrency': { type: 'string', default: '32' },
+    'memory-seconds': { type: 'string', default: '600' },
+    skip: { type: 'string', default: '' },
+    out: { type: 'string', default: join(root, 'bench/results/serve.json') },
+  },
+});
+const levels = values.levels.split(',').map(Number);
+const levelMs = Number(values['level-seconds']) * 1000;
+const skip = new Set(values.skip.split(',').filter(Boolean));
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+// ------------------------------------------------------------------ server
+
+interface Server {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+async function startServer(batching: boolean): Promise<Server> {
+  const args = [
+    join(root, 'bin/mmrt.js'),
+    'serve',
+    '--model',
+    resolve(values.clip),
+    '--model',
+    resolve(values.vlm),
+    '--port',
+    '0',
+    '--platform',
+    'cpu',
+    '--max-queue',
+    '1024',
+    ...(batching ? [] : ['--no-batching']),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  let stderr = '';
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const line = await new Promise<string>((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) res(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => rej(new Error(`mmrt serve exited ${code}: ${stderr}`)));
+  });
+  const { url } = JSON.parse(line) as { url: string };
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) throw new Error(`not a loopback address: ${url}`);
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise((res) => {
+        child.once('exit', res);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function residentBytes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+// ------------------------------------------------------------------ requests
+
+/** A distinct small picture per index: no feature or prefix cache answers for the model. */
+async function pictures(n: number, offset: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const [color, shape] = CLASSES[(offset + i) % CLASSES.length]!;
+    const png = await encode(
+      renderShape(10_000 + offset + i, 64 + ((offset + i) % 5) * 16, 64, color, shape, 'noise'),
+    );
+    out.push(`data:image/png;base64,${png.toString('base64')}`);
+  }
+  return out;
+}
+
+type Body = { readonly path: string; readonly body: object };
+
+const embeddingBody = (uri: string): Body => ({
+  path: '/v1/embeddings',
+  body: {
+    model: 'shapes-clip',
+    input: [{ type: 'image_url', image_url: { url: uri } }],
+    encoding_format: 'base64',
+  },
+});
+const chatBody = (uri: string, question = 'Describe the image.'): Body => ({
+  path: '/v1/chat/completions',
+  body: {
+    model: 'shapes-vlm',
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: uri } },
+          { type: 'text', text: question },
+        ],
+      },
+    ],
+  },
+});
+
+interface LevelResult {
+  readonly concurrency: number;
+  readonly requests: number;
+  readonly failed: number;
+  readonly seconds: number;
+  readonly throughput: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/** `concurrency` clients in a loop until `requests` are done or the time is up. */
+async function drive(
+  url: string,
+  concurrency: number,
+  requests: number,
+  timeMs: number,
+  make: (i: number) => Body | Promise<Body>,
+  onDone?: (done: number) => Promise<void>,
+): Promise<LevelResult & { errors: Record<string, number> }> {
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  const errors: Record<string, number> = {};
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests && performance.now() - t0 < timeMs) {
+        const { path, body } = await make(next++);
+        const s = performance.now();
+        try {
+          const res = await fetch(`${url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          const text = await res.text();
+          if (!res.ok) {
+            failed++;
+            const code =
+              (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? String(res.status);
+            errors[code] = (errors[code] ?? 0) + 1;
+          }
+        } catch (e) {
+          failed++;
+          errors.network = (errors.network ?? 0) + 1;
+          void e;
+        }
+        latencies.push(performance.now() - s);
+        done++;
+        if (onDone) await onDone(done);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    concurrency,
+    requests: done,
+    failed,
+    seconds: Number(seconds.toFixed(3)),
+    throughput: Number((done / seconds).toFixed(2)),
+    p50Ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99Ms: Number(percentile(latencies, 99).toFixed(2)),
+    errors,
+  };
+}
+
+// ------------------------------------------------------------------ phases
+
+const WORKLOADS = {
+  embeddings: { make: embeddingBody, perLevel: (c: number) => Math.max(64, 16 * c) },
+  chat: { make: (uri: string) => chatBody(uri), perLevel: (c: number) => Math.max(24, 4 * c) },
+} as const;
+
+async function loadPhase() {
+  const results: Record<string, Record<string, LevelResult[]>> = {};
+  for (const batching of [true, false]) {
+    const mode = batching ? 'batching_on' : 'batching_off';
+    const server = await startServer(batching);
+    log(`${mode}: ${server.url}`);
+    try {
+      for (const [name, w] of Object.entries(WORKLOADS)) {
+        const rows: LevelResult[] = [];
+        // Warm-up: sessions created, the decoder loaded, the code paths hot.
+        await drive(server.url, 4, 8, 30_000, async (i) => w.make((await pictures(1, 90_000 + i))[0]!));
+        let offset = 0;
+        for (const c of levels) {
+          const n = w.perLevel(c);
+          const uris = await pictures(n, offset);
+          offset += n;
+          const r = await drive(server.url, c, n, levelMs, (i) => w.make(uris[i]!));
+          const { errors, ...row } = r;
+          rows.push(row);
+          log(
+            `  ${name} c=${String(c).padStart(2)}: ${row.requests} req in ${row.seconds}s = ${row.throughput} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms${row.failed ? `, ${row.failed} failed ${JSON.stringify(errors)}` : ''}`,
+          );
+        }
+        (results[name] ??= {})[mode] = rows;
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  const gains: Record<string, Record<string, number>> = {};
+  for (const [name, modes] of Object.entries(results)) {
+    gains[name] = {};
+    for (const row of modes.batching_on ?? []) {
+      const off = modes.batching_off?.find((r) => r.concurrency === row.concurrency);
+      if (off) gains[name]![String(row.concurrency)] = Number((row.throughput / off.throughput).toFixed(2));
+    }
+  }
+  return { results, batchingGain: gains };
+}
+
+async function memoryPhase() {
+  const total = Number(values['memory-requests']);
+  const concurrency = Number(values['memory-concurrency']);
+  const server = await startServer(true);
+  log(`memory: ${total} mixed requests at ${concurrency} concurrency on ${server.url}`);
+  // A working set of 64 pictures: caches fill to their steady state, as in production.
+  const uris = await pictures(64, 50_000);
+  const make = async (i: number): Promise<Body> => {
+    const uri = uris[i % uris.length]!;
+    switch (i % 10) {
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+        return embeddingBody(uri);
+      case 4:
+        return {
+          path: '/v1/embeddings',
+          body: { model: 'shapes-clip', input: [`a photo of shape ${i % 97}`] },
+        };
+      case 5:
+        return {
+          path: '/v1/classify',
+          body: { model: 'shapes-clip', input: uri, labels: ['red star', 'blue circle', 'green square'] },
+        };
+      case 6:
+      case 7:
+        return chatBody(uri, i % 2 ? 'What color is the shape?' : 'What shape is this?');
+      default: {
+        // Turn 2 of an earlier chat: exercises the KV-prefix pool.
+        const first = chatBody(uri, 'What color is the shape?').body as { messages: unknown[] };
+        return {
+          path: '/v1/chat/completions',
+          body: {
+            model: 'shapes-vlm',
+            messages: [
+              ...first.messages,
+              { role: 'assistant', content: CLASSES[(50_000 + (i % uris.length)) % CLASSES.length]![0] },
+              { role: 'user', content: 'What shape is this?' },
+            ],
+          },
+        };
+      }
+    }
+  };
+  const samples: Array<{ requests: number; residentMiB: number }> = [];
+  const sample = async (done: number) => {
+    if (done % 1000 === 0) {
+      const mib = (await residentBytes(server.url)) / 2 ** 20;
+      samples.push({ requests: done, residentMiB: Number(mib.toFixed(1)) });
+      log(`  after ${done}: resident ${mib.toFixed(1)} MiB`);
+    }
+  };
+  const before = (await residentBytes(server.url)) / 2 ** 20;
+  let run: Awaited<ReturnType<typeof drive>>;
+  try {
+    run = await drive(server.url, concurrency, total, Number(values['memory-seconds']) * 1000, make, sample);
+  } finally {
+    await server.stop();
+  }
+  const first = samples.find((s) => s.requests === 1000);
+  const last = samples[samples.length - 1];
+  const drift = first && last ? (last.residentMiB - first.residentMiB) / first.residentMiB : Number.NaN;
+  const pass = run.failed === 0 && run.requests === total && Math.abs(drift) <= 0.05;
+  log(
+    `  ${run.requests} requests, ${run.failed} failed, ${run.throughput} req/s; resident ${first?.residentMiB} -> ${last?.residentMiB} MiB (${(drift * 100).toFixed(2)}%): ${pass ? 'PASS' : 'FAIL'}`,
+  );
+  return {
+    requests: run.requests,
+    concurrency,
+    failed: run.failed,
+    errors: run.errors,
+    seconds: run.seconds,
+    throughput: run.throughput,
+    p50Ms: run.p50Ms,
+    p99Ms: run.p99Ms,
+    residentMiBAtStart: Number(before.toFixed(1)),
+    samples,
+    driftAfterFirst1000: Number(drift.toFixed(4)),
+    pass,
+  };
+}
+
+const started = new Date().toISOString();
+const loadavg = os.loadavg();
+const load = skip.has('load') ? undefined : await loadPhase();
+const memory = skip.has('memory') ? undefined : await memoryPhase();
+const out = {
+  benchmark: 'serve',
+  started,
+  machine: {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    loadAverageAtStart: loadavg.map((x) => Number(x.toFixed(2))),
+    node: process.version,
+  },
+  models: { clip: values.clip, vlm: values.vlm },
+  note: 'client and server share the machine; compare modes within one run',
+  ...(load && { load }),
+  ...(memory && { memory }),
+};
+await mkdir(dirname(values.out), { recursive: true });
+await writeFile(values.out, `${JSON.stringify(out, null, 2)}\n`);
+log(`wrote ${values.out}`);
