@@ -245,7 +245,7 @@ async function loadPhase() {
             `  ${name} c=${String(c).padStart(2)}: ${row.requests} req in ${row.seconds}s = ${row.throughput} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms${row.failed ? `, ${row.failed} failed ${JSON.stringify(errors)}` : ''}`,
           );
         }
-        (results[name] ??= {})[mode] = rows;
+        results[name] = { ...results[name], [mode]: rows };
       }
     } finally {
       await server.stop();
