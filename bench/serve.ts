@@ -2,12 +2,13 @@
  * Load benchmark of `mmrt serve`, on loopback only and bounded in requests and time.
  *
  *   npm run bench -- serve [--clip models/shapes-clip] [--vlm models/shapes-vlm]
- *                          [--levels 1,4,16,64] [--level-seconds 20] [--memory-requests 10000]
+ *                          [--levels 1,4,16,64] [--rounds 3] [--level-seconds 20] [--memory-requests 10000]
  *                          [--memory-concurrency 32] [--memory-seconds 600] [--out bench/results/serve.json]
  *
  * 1. Throughput and p50/p99 latency at 1, 4, 16 and 64 concurrent clients, with dynamic
- *    batching on and off (`--no-batching`), for image embeddings and for chat. The server is the
- *    real CLI in a child process on 127.0.0.1; clients are fetch loops in this process. Every
+ *    batching on and off (`--no-batching`), for image embeddings and for chat. The servers are the
+ *    real CLI in child processes on 127.0.0.1, side by side, measured in turn (order swapped
+ *    each round); clients are fetch loops in this process. Every
  *    request is distinct (a freshly rendered picture), so no cache answers for the model: chat
  *    rows are fresh conversations (window-batched when batching is on), embeddings miss the
  *    caches as new images would.
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     clip: { type: 'string', default: join(root, 'models/shapes-clip') },
     vlm: { type: 'string', default: join(root, 'models/shapes-vlm') },
     levels: { type: 'string', default: '1,4,16,64' },
+    rounds: { type: 'string', default: '3' },
     'level-seconds': { type: 'string', default: '20' },
     'memory-requests': { type: 'string', default: '10000' },
     'memory-concurrency': { type: 'string', default: '32' },
@@ -95,10 +97,18 @@ async function startServer(batching: boolean): Promise<Server> {
   };
 }
 
-async function residentBytes(url: string): Promise<number> {
+/** The server's memory from its /metrics: resident, V8 heap in use, external (typed arrays, native). */
+async function memoryOf(url: string): Promise<{ residentMiB: number; heapUsedMiB: number; externalMiB: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
-  return m ? Number(m[1]) : Number.NaN;
+  const read = (name: string) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number((Number(m[1]) / 2 ** 20).toFixed(1)) : Number.NaN;
+  };
+  return {
+    residentMiB: read('process_resident_memory_bytes'),
+    heapUsedMiB: read('nodejs_heap_size_used_bytes'),
+    externalMiB: read('nodejs_external_memory_bytes'),
+  };
 }
 
 // ------------------------------------------------------------------ requests
@@ -165,7 +175,7 @@ async function drive(
   timeMs: number,
   make: (i: number) => Body | Promise<Body>,
   onDone?: (done: number) => Promise<void>,
-): Promise<LevelResult & { errors: Record<string, number> }> {
+): Promise<LevelResult & { errors: Record<string, number>; latencies: number[] }> {
   let next = 0;
   let done = 0;
   let failed = 0;
@@ -212,44 +222,69 @@ async function drive(
     p50Ms: Number(percentile(latencies, 50).toFixed(2)),
     p99Ms: Number(percentile(latencies, 99).toFixed(2)),
     errors,
+    latencies,
   };
 }
 
 // ------------------------------------------------------------------ phases
 
 const WORKLOADS = {
-  embeddings: { make: embeddingBody, perLevel: (c: number) => Math.max(64, 16 * c) },
+  embeddings: { make: embeddingBody, perLevel: (c: number) => Math.max(64, 8 * c) },
   chat: { make: (uri: string) => chatBody(uri), perLevel: (c: number) => Math.max(24, 4 * c) },
 } as const;
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Both servers run side by side and every level is measured on each in turn, `--rounds` times
+ * with the order swapped each round, so drift on a shared machine hits both modes alike.
+ * Throughput: the median over rounds; p50 / p99: over every request of every round.
+ */
 async function loadPhase() {
+  const rounds = Number(values.rounds);
+  const servers = { batching_on: await startServer(true), batching_off: await startServer(false) };
+  log(`batching on: ${servers.batching_on.url}, off: ${servers.batching_off.url}`);
   const results: Record<string, Record<string, LevelResult[]>> = {};
-  for (const batching of [true, false]) {
-    const mode = batching ? 'batching_on' : 'batching_off';
-    const server = await startServer(batching);
-    log(`${mode}: ${server.url}`);
-    try {
-      for (const [name, w] of Object.entries(WORKLOADS)) {
-        const rows: LevelResult[] = [];
-        // Warm-up: sessions created, the decoder loaded, the code paths hot.
+  try {
+    for (const [name, w] of Object.entries(WORKLOADS)) {
+      // Warm-up: sessions created, the decoder loaded, the code paths hot.
+      for (const server of Object.values(servers))
         await drive(server.url, 4, 8, 30_000, async (i) => w.make((await pictures(1, 90_000 + i))[0]!));
-        let offset = 0;
-        for (const c of levels) {
-          const n = w.perLevel(c);
+      let offset = 0;
+      for (const c of levels) {
+        const n = w.perLevel(c);
+        const runs: Record<string, Array<Awaited<ReturnType<typeof drive>>>> = { batching_on: [], batching_off: [] };
+        for (let round = 0; round < rounds; round++) {
+          // Fresh pictures each round: nothing a server saw before.
           const uris = await pictures(n, offset);
           offset += n;
-          const r = await drive(server.url, c, n, levelMs, (i) => w.make(uris[i]!));
-          const { errors, ...row } = r;
-          rows.push(row);
+          const order = round % 2 ? (['batching_off', 'batching_on'] as const) : (['batching_on', 'batching_off'] as const);
+          for (const mode of order) runs[mode]!.push(await drive(servers[mode].url, c, n, levelMs, (i) => w.make(uris[i]!)));
+        }
+        for (const [mode, rs] of Object.entries(runs)) {
+          const latencies = rs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+          const row: LevelResult = {
+            concurrency: c,
+            requests: rs.reduce((k, r) => k + r.requests, 0),
+            failed: rs.reduce((k, r) => k + r.failed, 0),
+            seconds: Number(rs.reduce((k, r) => k + r.seconds, 0).toFixed(3)),
+            throughput: Number(median(rs.map((r) => r.throughput)).toFixed(2)),
+            p50Ms: Number(percentile(latencies, 50).toFixed(2)),
+            p99Ms: Number(percentile(latencies, 99).toFixed(2)),
+          };
+          results[name] = { ...results[name], [mode]: [...(results[name]?.[mode] ?? []), row] };
+          const errors = Object.assign({}, ...rs.map((r) => r.errors));
           log(
-            `  ${name} c=${String(c).padStart(2)}: ${row.requests} req in ${row.seconds}s = ${row.throughput} req/s, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms${row.failed ? `, ${row.failed} failed ${JSON.stringify(errors)}` : ''}`,
+            `  ${name} ${mode.padEnd(12)} c=${String(c).padStart(2)}: ${row.requests} req, ${row.throughput} req/s (median of ${rounds}), p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms${row.failed ? `, ${row.failed} failed ${JSON.stringify(errors)}` : ''}`,
           );
         }
-        results[name] = { ...results[name], [mode]: rows };
       }
-    } finally {
-      await server.stop();
     }
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.stop()));
   }
   const gains: Record<string, Record<string, number>> = {};
   for (const [name, modes] of Object.entries(results)) {
@@ -259,7 +294,7 @@ async function loadPhase() {
       if (off) gains[name]![String(row.concurrency)] = Number((row.throughput / off.throughput).toFixed(2));
     }
   }
-  return { results, batchingGain: gains };
+  return { rounds, results, batchingGain: gains };
 }
 
 async function memoryPhase() {
@@ -307,15 +342,15 @@ async function memoryPhase() {
       }
     }
   };
-  const samples: Array<{ requests: number; residentMiB: number }> = [];
+  const samples: Array<{ requests: number; residentMiB: number; heapUsedMiB: number; externalMiB: number }> = [];
   const sample = async (done: number) => {
     if (done % 1000 === 0) {
-      const mib = (await residentBytes(server.url)) / 2 ** 20;
-      samples.push({ requests: done, residentMiB: Number(mib.toFixed(1)) });
-      log(`  after ${done}: resident ${mib.toFixed(1)} MiB`);
+      const m = await memoryOf(server.url);
+      samples.push({ requests: done, ...m });
+      log(`  after ${done}: resident ${m.residentMiB} MiB (heap ${m.heapUsedMiB}, external ${m.externalMiB})`);
     }
   };
-  const before = (await residentBytes(server.url)) / 2 ** 20;
+  const before = (await memoryOf(server.url)).residentMiB;
   let run: Awaited<ReturnType<typeof drive>>;
   try {
     run = await drive(server.url, concurrency, total, Number(values['memory-seconds']) * 1000, make, sample);
@@ -338,7 +373,7 @@ async function memoryPhase() {
     throughput: run.throughput,
     p50Ms: run.p50Ms,
     p99Ms: run.p99Ms,
-    residentMiBAtStart: Number(before.toFixed(1)),
+    residentMiBAtStart: before,
     samples,
     driftAfterFirst1000: Number(drift.toFixed(4)),
     pass,

@@ -30,6 +30,17 @@ export interface MmrtServerOptions {
   readonly images?: RouteContext['images'];
 }
 
+const ROUTES = [
+  'GET /v1/models',
+  'POST /v1/embeddings',
+  'POST /v1/chat/completions',
+  'POST /v1/classify',
+  'POST /v1/captions',
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+];
+
 type Env = { Variables: { scope: RequestScope; endpoint: string; pending?: Promise<unknown> } };
 
 /** Constant-time string comparison (an API key must not leak through timing). */
@@ -140,20 +151,17 @@ export class MmrtServer {
 
     app.onError((e, c) => this.errorResponse(c, e));
     app.notFound((c) =>
-      this.errorResponse(
-        c,
-        new InputError('INPUT_INVALID', `no route ${c.req.method} ${c.req.path}`, {
-          valid: [
-            'GET /v1/models',
-            'POST /v1/embeddings',
-            'POST /v1/chat/completions',
-            'POST /v1/classify',
-            'POST /v1/captions',
-            'GET /health',
-            'GET /ready',
-            'GET /metrics',
-          ],
-        }),
+      c.json(
+        {
+          error: {
+            message: `no route ${c.req.method} ${c.req.path}`,
+            type: 'not_found_error',
+            param: null,
+            code: 'NOT_FOUND',
+            valid: ROUTES,
+          },
+        },
+        404,
       ),
     );
 
