@@ -19,6 +19,8 @@ export interface ServeConfig {
     readonly maxImageBytes: number;
     /** Decoded pixels of one image: a decompression bomb is refused from its header. Default 25 MP. */
     readonly maxImagePixels: number;
+    /** Images in one request (each is decoded before the model can refuse the prompt). Default 64. */
+    readonly maxImagesPerRequest: number;
     /** A request that has not finished by then is cancelled (504). Default 120 s. */
     readonly requestTimeoutMs: number;
   };
@@ -97,6 +99,7 @@ export function resolveServeConfig(input: ServeConfigInput = {}): ServeConfig {
     maxBodyBytes: 16 * MiB,
     maxImageBytes: 16 * MiB,
     maxImagePixels: 25_000_000,
+    maxImagesPerRequest: 64,
     requestTimeoutMs: 120_000,
     ...defined(input.limits ?? {}),
   };

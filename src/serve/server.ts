@@ -284,7 +284,9 @@ export class MmrtServer {
       if (!call.parsed.stream) return c.json(completion(call, await call.service.submit(call.job)));
       // Streamed: deltas are queued as they come (never blocking the model on a slow reader).
       let writes = Promise.resolve();
-      let write: (data: string) => void = () => undefined;
+      // Until the stream exists, events wait here (the role chunk goes first either way).
+      const early: string[] = [];
+      let write: (data: string) => void = (data) => early.push(data);
       // Queued now, so a full queue is still a 429 before any byte of the stream.
       const result = call.service.submit({
         ...call.job,
@@ -302,6 +304,7 @@ export class MmrtServer {
         };
         try {
           write(JSON.stringify(chunk(call, { role: 'assistant', content: '' }, null)));
+          for (const data of early.splice(0)) write(data);
           try {
             const r = await result;
             write(JSON.stringify(chunk(call, {}, finishReason(r.finishReason))));

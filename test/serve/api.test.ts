@@ -374,7 +374,9 @@ describe('GET /v1/models, /health, /ready, /metrics', () => {
     });
     expect(byId['shapes-vlm']).toMatchObject({ kind: 'vision-language', endpoints: ['chat'] });
     expect((await openai.models.retrieve('shapes-vlm')).id).toBe('shapes-vlm');
-    const missing = (await openai.models.retrieve('nope').catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const missing = (await openai.models.retrieve('nope').catch((e: unknown) => e)) as InstanceType<
+      typeof OpenAI.APIError
+    >;
     expect(missing.code).toBe('MODEL_NOT_FOUND');
     const route = await fetch(`${server.url}/v1/nothing`, { method: 'POST' });
     expect(route.status).toBe(404);

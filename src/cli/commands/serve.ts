@@ -12,6 +12,7 @@ interface ServeCliOptions extends PlatformCliOptions {
   port: string;
   apiKey?: string;
   threads?: string;
+  sessionThreads: string;
   batching: boolean;
   maxBatchSize?: string;
   maxWaitMs?: string;
@@ -20,6 +21,7 @@ interface ServeCliOptions extends PlatformCliOptions {
   maxBodyBytes?: string;
   maxImageBytes?: string;
   maxImagePixels?: string;
+  maxImages?: string;
   allowImageHost?: string[];
   allowPrivateNetworks?: boolean;
   prefixCacheBytes?: string;
@@ -55,6 +57,11 @@ export function registerServe(program: Command): void {
       .option('-p, --port <n>', 'port (0: a free one)', '8000')
       .option('--api-key <key>', 'require Authorization: Bearer <key> on /v1/* (default: $MMRT_API_KEY)')
       .option('--threads <n>', 'intra-op threads per session')
+      .option(
+        '--session-threads <where>',
+        "'main' (default) or 'worker': sessions in worker threads keep the event loop free while models run (inputs are copied)",
+        'main',
+      )
       .option('--no-batching', 'run every request alone (dynamic batching off)')
       .option('--max-batch-size <n>', 'items per batch (every task)')
       .option('--max-wait-ms <ms>', 'how long a batch waits to fill (every task)')
@@ -63,6 +70,7 @@ export function registerServe(program: Command): void {
       .option('--max-body-bytes <n>', 'largest request body (default 16 MiB)')
       .option('--max-image-bytes <n>', 'largest encoded image (default 16 MiB)')
       .option('--max-image-pixels <n>', 'most pixels per image (default 25000000)')
+      .option('--max-images <n>', 'most images per request (default 64)')
       .option(
         '--allow-image-host <host>',
         'fetch image URLs from this host (repeatable; *.example.com)',
@@ -83,6 +91,16 @@ export function registerServe(program: Command): void {
       maxWaitMs: int('--max-wait-ms', opts.maxWaitMs),
       maxQueue: int('--max-queue', opts.maxQueue, 1),
     };
+    if (opts.sessionThreads !== 'main' && opts.sessionThreads !== 'worker') {
+      throw new InputError(
+        'INPUT_INVALID',
+        `--session-threads must be main or worker, got "${opts.sessionThreads}"`,
+        {
+          value: opts.sessionThreads,
+          valid: ['main', 'worker'],
+        },
+      );
+    }
     const { startServer } = await import('../../serve/node/index.js');
     const log = (line: string) => process.stderr.write(`mmrt serve: ${line}\n`);
     const running = await startServer({
@@ -100,6 +118,7 @@ export function registerServe(program: Command): void {
         maxBodyBytes: int('--max-body-bytes', opts.maxBodyBytes, 1),
         maxImageBytes: int('--max-image-bytes', opts.maxImageBytes, 1),
         maxImagePixels: int('--max-image-pixels', opts.maxImagePixels, 1),
+        maxImagesPerRequest: int('--max-images', opts.maxImages, 1),
       },
       imageUrls: {
         allowHosts: opts.allowImageHost ?? [],
@@ -107,6 +126,7 @@ export function registerServe(program: Command): void {
       },
       chat: { prefixCache: { maxBytes: int('--prefix-cache-bytes', opts.prefixCacheBytes) } },
       shutdown: { deadlineMs: int('--shutdown-deadline', opts.shutdownDeadline) },
+      host: { sessionThreads: opts.sessionThreads },
       handleSignals: true,
       onLog: log,
     });

@@ -1,4 +1,5 @@
 /** What a route handler is given besides the request: the models, the settings, the image policy. */
+import { ServeError } from '../../errors.js';
 import type { ServeConfig } from '../config.js';
 import { at } from '../errors.js';
 import { type ImageSourceOptions, type RequestImage, requestImage } from '../images.js';
@@ -17,6 +18,17 @@ export function resolveImages(
   refs: ReadonlyArray<{ readonly ref: unknown; readonly param: string }>,
   signal: AbortSignal,
 ): Promise<RequestImage[]> {
+  const max = ctx.config.limits.maxImagesPerRequest;
+  if (refs.length > max) {
+    throw new ServeError(
+      'REQUEST_TOO_LARGE',
+      `${refs.length} images in one request; this server takes at most ${max}`,
+      {
+        value: refs.length,
+        valid: `at most ${max} images per request`,
+      },
+    );
+  }
   const options: ImageSourceOptions = {
     ...ctx.images,
     maxBytes: ctx.config.limits.maxImageBytes,
