@@ -14,7 +14,7 @@ import type { ChatResult } from '../../kinds/vision-language/engine.js';
 import type { ChatMessage, ContentPart } from '../../kinds/vision-language/messages.js';
 import { readPart } from '../images.js';
 import { field, randomId } from '../request.js';
-import type { ChatJob } from '../services/chat.js';
+import type { ChatJob, ChatService } from '../services/chat.js';
 import { type RouteContext, resolveImages } from './context.js';
 
 const ROLES = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant' } as const;
@@ -183,7 +183,7 @@ export interface ChatCall {
   readonly modelId: string;
   readonly parsed: ParsedChat;
   readonly job: Omit<ChatJob, 'onDelta'>;
-  readonly service: NonNullable<ReturnType<RouteContext['models']['find']>['services']['chat']>;
+  readonly service: ChatService;
   readonly id: string;
   readonly created: number;
 }

@@ -31,11 +31,11 @@ export function assistantKey(text: string): string {
   return JSON.stringify(['assistant', text]);
 }
 
-let solo = 0;
-
 export class ChatService {
   readonly queue: Batcher<ChatJob & { readonly batchKey: string }, ChatResult>;
   readonly pool: PrefixPool;
+  /** Numbers the keys of items that must run alone. */
+  private solo = 0;
 
   constructor(
     readonly id: string,
@@ -65,7 +65,7 @@ export class ChatService {
   submit(job: ChatJob): Promise<ChatResult> {
     const sampled = job.options.sampling && job.options.sampling.seed !== undefined;
     const batchable = !job.onDelta && !sampled && this.pool.match(job.keys) === 0;
-    const batchKey = batchable ? JSON.stringify(job.options) : `solo:${++solo}`;
+    const batchKey = batchable ? JSON.stringify(job.options) : `solo:${++this.solo}`;
     return this.queue.submit([{ ...job, batchKey }], job.signal).then(([r]) => r!);
   }
 
