@@ -326,6 +326,24 @@ describe('POST /v1/chat/completions', () => {
     expect(batches).toBeLessThan(6);
   });
 
+  it('a failure after the stream began arrives as an error event the SDK raises', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'shapes-vlm',
+      messages: [{ role: 'user', content: 'word '.repeat(400) }],
+      stream: true,
+    });
+    const error = await (async () => {
+      try {
+        for await (const _ of stream) {
+        }
+      } catch (e) {
+        return e as InstanceType<typeof OpenAI.APIError>;
+      }
+    })();
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error!.message).toMatch(/over kvCacheMaxLength/);
+  });
+
   it('refuses bad chats with the field that was wrong', async () => {
     const fail = (body: object) =>
       openai.chat.completions.create(body as never).then(
