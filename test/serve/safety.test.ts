@@ -153,8 +153,30 @@ describe('size limits', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await serveTiny(models, {
-      limits: { maxBodyBytes: 64 * 1024, maxImagePixels: 1_000_000, maxImageBytes: 20_000 },
+      limits: {
+        maxBodyBytes: 64 * 1024,
+        maxImagePixels: 1_000_000,
+        maxImageBytes: 20_000,
+        maxImagesPerRequest: 4,
+      },
     });
+  });
+
+  it('refuse more images in one request than allowed', async () => {
+    const e = (await fail(
+      client(server).chat.completions.create({
+        model: 'shapes-vlm',
+        messages: [
+          {
+            role: 'user',
+            content: [...Array(5).fill(imagePart(RED_STAR)), { type: 'text', text: 'Describe the image.' }],
+          },
+        ],
+      }),
+    ))!;
+    expect(e.status).toBe(413);
+    expect(e.code).toBe('REQUEST_TOO_LARGE');
+    expect(e.message).toMatch(/5 images in one request; this server takes at most 4/);
   });
 
   it('refuse a body over the limit with 413', async () => {
