@@ -14,6 +14,8 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
+  serve:
+    'mmrt serve under load: throughput and p50/p99 at 1-64 clients, batching on and off; a 10,000-request memory run',
 };
 
 function usage(): string {
