@@ -287,6 +287,16 @@ async function main(): Promise<void> {
     elapsedS: 0,
   };
   log(`bench: ${selected.length} workloads, ${threads} threads, ${run.machine.cpu}`);
+  // mmrt reads CLIP's learned logit scale once per model file (from the combined graph) and
+  // keeps it in its cache: fill that cache first, so no workload's first contender pays for it
+  // (the first-ever start is measured on its own, with an empty cache).
+  const init = WORKLOADS.find((w) => w.name === 'init');
+  if (needs.has('clip') && init?.prime) {
+    const scratch = await mkdtemp(join(os.tmpdir(), 'mmrt-bench-prime-'));
+    const base = { fixtures, threads, cacheDir, warmup: 0, iterations: 0, scratch };
+    await measure(init, '__prime', base).catch((e) => log(`prime failed: ${e.message}`));
+    await rm(scratch, { recursive: true, force: true });
+  }
   for (const [i, w] of selected.entries()) {
     log(`[${i + 1}/${selected.length}] ${w.name}: ${w.title}`);
     run.workloads[w.name] = {
@@ -308,6 +318,12 @@ async function main(): Promise<void> {
   const previous = existsSync(latestPath) ? JSON.parse(await readFile(latestPath, 'utf8')) : undefined;
   const latest = { ...run, workloads: { ...(previous?.workloads ?? {}), ...run.workloads } };
   await writeFile(latestPath, `${JSON.stringify(latest, null, 1)}\n`);
+  // In the repository's own format, so `npm run lint` stays green after a run (best effort).
+  await runProcess(
+    join(ROOT, 'node_modules', '.bin', 'biome'),
+    ['format', '--write', latestPath, join(RESULTS, 'runs', `${stamp}.json`)],
+    120,
+  );
   log(
     `written bench/results/runs/${stamp}.json and bench/results/latest.json (${run.elapsedS.toFixed(0)} s)`,
   );

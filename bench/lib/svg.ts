@@ -66,6 +66,7 @@ export function barChart(title: string, subtitle: string, panels: readonly Panel
   const height = y + 10;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="13">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="12" y="22" font-size="16" font-weight="700">${esc(title)}</text>`,
     `<text x="12" y="42" fill="#555">${esc(subtitle)}</text>`,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peerLibrary, peerOptions, sessionClock, type PeerThreads } from '../suite/peer.js';
 import type { ChildContext, Comparison, Measured, NodeContender, Workload } from '../suite/types.js';
+import { roofNow } from './roof.js';
 import {
   LABELS,
   PEER_THREADS,
@@ -137,6 +138,7 @@ function imageEmbeddings({ files, perCall }: EmbedSetup, mmrtOptions: Record<str
         timings,
         encoderMsPerImage: encoderMs / encoded,
         flopsPerImage: visionFlops(ctx.fixtures.clipModel),
+        roofGflops: await roofNow(ctx.threads),
       },
     };
   };
@@ -172,7 +174,11 @@ function imageEmbeddings({ files, perCall }: EmbedSetup, mmrtOptions: Record<str
     await model.dispose();
     return {
       samples: { ms: samples, cores },
-      details: { encoderMsPerImage: encoderMs / encoded, flopsPerImage: visionFlops(ctx.fixtures.clipModel) },
+      details: {
+        encoderMsPerImage: encoderMs / encoded,
+        flopsPerImage: visionFlops(ctx.fixtures.clipModel),
+        roofGflops: await roofNow(ctx.threads),
+      },
     };
   };
   return { mmrt, peer };
