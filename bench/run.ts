@@ -1,13 +1,16 @@
 /**
  * Benchmark dispatcher: `npm run bench -- <name> [flags]` runs bench/<name>.ts with its flags.
  *
+ *   npm run bench                              # the suite: every workload, then the README table
+ *   npm run bench -- zero-shot-1 embed-32      # suite workloads picked by name
  *   npm run bench -- load --model models-bench/clip-vit-b32 --model models-bench/smolvlm
- *   npm run bench -- clip --model models-bench/clip-vit-b32
  *
- * Each benchmark parses its own flags and writes bench/results/<name>.json.
+ * Each benchmark parses its own flags and writes bench/results/<name>.json; the suite writes
+ * bench/results/runs/<date>.json and latest.json.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { WORKLOADS } from './workloads/index.js';
 
 const BENCHMARKS: Readonly<Record<string, string>> = {
   load: 'initialization (sequential / parallel / workers, graph cache cold / warm) and time to first result (lazy / eager)',
@@ -16,6 +19,9 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   memory: "the planner's memory estimate against measured resident memory, one process per model",
   serve:
     'mmrt serve under load: throughput and p50/p99 at 1-64 clients, batching on and off; a 10,000-request memory run',
+  suite:
+    'every workload against @huggingface/transformers (and Pillow), fresh processes, rounds; the default',
+  report: "regenerate the README's performance table and charts from bench/results/latest.json",
 };
 
 function usage(): string {
@@ -26,14 +32,20 @@ function usage(): string {
       : ' (not written yet)';
     return `  ${name.padEnd(width)}  ${about}${ready}`;
   });
-  return `usage: npm run bench -- <benchmark> [flags]\n\nbenchmarks:\n${lines.join('\n')}`;
+  const workloads = WORKLOADS.map((w) => `  ${w.name.padEnd(width)}  ${w.title}`);
+  return `usage: npm run bench [-- <benchmark | workload...>] [flags]\n\nbenchmarks:\n${lines.join('\n')}\n\nsuite workloads (npm run bench -- <workload>):\n${workloads.join('\n')}`;
 }
 
-const name = process.argv[2];
-if (!name || name === '--help' || name === '-h') {
+// No name, flags only, or workload names: the suite.
+const first = process.argv[2];
+if (first === '--help' || first === '-h') {
   console.log(usage());
-  process.exit(name ? 0 : 1);
+  process.exit(0);
 }
+if (!first || first.startsWith('--') || WORKLOADS.some((w) => w.name === first)) {
+  process.argv.splice(2, 0, 'suite');
+}
+const name = process.argv[2]!;
 if (!(name in BENCHMARKS)) {
   console.error(`unknown benchmark "${name}"\n\n${usage()}`);
   process.exit(1);

@@ -113,6 +113,27 @@ export class ImageProcessor {
     return { data, dims: [1, 3, px.height, px.width] };
   }
 
+  /**
+   * One image written straight into a batch buffer at `offset` (no intermediate tensor); the
+   * image must preprocess to `width` x `height`.
+   */
+  preprocessInto(image: RgbImage, out: Float32Array, offset: number, width: number, height: number): void {
+    const px = this.resizeAndCrop(image);
+    if (px.width !== width || px.height !== height) {
+      throw new InputError(
+        'INPUT_INVALID',
+        `The image preprocesses to ${px.width}x${px.height}, the batch holds ${width}x${height}`,
+        { value: { width: px.width, height: px.height }, valid: `${width}x${height}` },
+      );
+    }
+    if (offset < 0 || offset + 3 * width * height > out.length) {
+      throw new InputError('INPUT_INVALID', `No room for a ${width}x${height} image at ${offset}`, {
+        value: { offset, length: out.length },
+      });
+    }
+    this.#writeChw(px, out, offset);
+  }
+
   /** N images -> float32 [N, 3, H, W]; the outputs must share one size (crop or fixed resize). */
   preprocessBatch(images: readonly RgbImage[]): PixelTensor {
     if (images.length === 0) {

@@ -11,6 +11,7 @@
  */
 import { ConfigError, InputError } from '../errors.js';
 import type { RgbImage } from '../host/host.js';
+import { wasmPasses } from './wasm/resample-wasm.js';
 
 export type ResampleFilter = 'nearest' | 'lanczos' | 'bilinear' | 'bicubic' | 'box' | 'hamming';
 
@@ -292,10 +293,23 @@ export function assertRgbImage(image: RgbImage, what = 'image'): void {
 }
 
 /**
+ * Which implementation of the two convolution passes runs: 'simd' (WebAssembly SIMD,
+ * resample.wat), 'js' (the loops above), or 'auto' (SIMD where the engine has it). All three
+ * give the same bytes; 'js' is the reference the SIMD passes are tested against.
+ */
+export type ResampleEngine = 'auto' | 'simd' | 'js';
+
+/**
  * `PIL.Image.resize((width, height), filter)` for an 8-bit RGB image: same output bytes.
  * Returns the input unchanged when the size already matches (Pillow returns a copy).
  */
-export function resizeRgb(image: RgbImage, width: number, height: number, filter: ResampleFilter): RgbImage {
+export function resizeRgb(
+  image: RgbImage,
+  width: number,
+  height: number,
+  filter: ResampleFilter,
+  engine: ResampleEngine = 'auto',
+): RgbImage {
   assertRgbImage(image);
   for (const [name, v] of [
     ['width', width],
@@ -329,6 +343,28 @@ export function resizeRgb(image: RgbImage, width: number, height: number, filter
   const vTaps = computeTaps(image.height, height, f);
   const yFirst = vTaps.first[0]!;
   const yLast = vTaps.first[height - 1]! + vTaps.count[height - 1]!;
+
+  const simd = engine === 'js' ? undefined : wasmPasses();
+  if (engine === 'simd' && !simd) {
+    throw new InputError('INPUT_INVALID', 'This engine has no WebAssembly SIMD for the resize', {
+      value: engine,
+      valid: ['auto', 'js'],
+    });
+  }
+  if (simd) {
+    const hTaps = needH ? computeTaps(image.width, width, f) : undefined;
+    const data = simd.resize(
+      image.data,
+      image.width,
+      yFirst,
+      yLast - yFirst,
+      width,
+      height,
+      hTaps,
+      needV ? vTaps : undefined,
+    );
+    return { data, width, height };
+  }
 
   let data = image.data;
   let rowOffset = 0;

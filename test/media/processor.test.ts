@@ -147,6 +147,17 @@ describe('ImageProcessor', () => {
     expect(sameBytes(stacked.data, batch.data)).toBe(true);
   });
 
+  it('writes an image straight into a batch buffer: the same floats as preprocess, bounds checked', () => {
+    const p = ImageProcessor.fromConfig(clip);
+    const one = p.preprocess(gradient(300, 200)).data;
+    const batch = new Float32Array(2 * one.length).fill(7);
+    p.preprocessInto(gradient(300, 200), batch, one.length, 224, 224);
+    expect(batch.subarray(0, one.length).every((v) => v === 7)).toBe(true);
+    expect(sameBytes(batch.subarray(one.length), one)).toBe(true);
+    expect(() => p.preprocessInto(gradient(300, 200), batch, one.length + 1, 224, 224)).toThrow(InputError);
+    expect(() => p.preprocessInto(gradient(300, 200), batch, 0, 64, 64)).toThrow(InputError);
+  });
+
   it('CHW layout: a pure red image gives a constant R plane and constant G/B planes', () => {
     const p = ImageProcessor.fromConfig(siglip);
     const data = new Uint8Array(10 * 10 * 3);

@@ -101,6 +101,8 @@ async function createClip(
         ort: host.ort,
         decodeImage: imageDecoder(host, images, processor.decodeHint()),
         preprocess: (rgb) => processor.preprocess(rgb).data,
+        preprocessInto: (rgb, out, offset) =>
+          processor.preprocessInto(rgb, out, offset, size.width, size.height),
         pixelShape: [3, size.height, size.width],
       },
       sessions: split
