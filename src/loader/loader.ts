@@ -36,7 +36,7 @@ import type {
   LoaderSpec,
   OrtModelInput,
 } from './types.js';
-import { dummyFeeds, warmupHints } from './warmup.js';
+import { dummyFeeds, invalidOutput, isInvalidOutput, nonFiniteOutputs, warmupHints } from './warmup.js';
 
 export interface MultimodalLoaderOptions {
   readonly package: ModelPackage;
@@ -559,8 +559,9 @@ export class MultimodalLoader implements ComponentSessions {
     this.emit(e, 'create', 0, e.bytes, `creating the ${c.name} session (${eps})`);
     const t = performance.now();
     const graphCache = this.currentSpec.graphCache ?? false;
+    const ortEnv = this.currentSpec.ortEnv;
     const made = this.host.createSession
-      ? await this.host.createSession(spec, { graphCache })
+      ? await this.host.createSession(spec, { graphCache, ...(ortEnv && { ortEnv }) })
       : { session: await createSession(this.host.ort, spec) };
     const session = made.session;
     timing.createMs = performance.now() - t;
@@ -581,9 +582,13 @@ export class MultimodalLoader implements ComponentSessions {
     const t = performance.now();
     try {
       const feeds = dummyFeeds(this.host.ort, session.inputs, warmupHints(this.package));
-      await session.run(feeds);
+      const outputs = await session.run(feeds);
+      // The warm-up is also the component's first run: NaN or Inf there means this provider
+      // computes the model wrongly, which under 'auto' moves it to the next platform.
+      const bad = await nonFiniteOutputs(outputs);
+      if (bad.length > 0) throw invalidOutput(c.name, session, bad);
     } catch (err) {
-      if (this.controller.signal.aborted) throw err;
+      if (this.controller.signal.aborted || isInvalidOutput(err)) throw err;
       // A warm-up only saves time later; a failed one must not fail the load.
       this.warn(
         `warm-up of "${c.name}" failed (the session is usable; the first real run pays the set-up): ${err instanceof Error ? err.message : String(err)}`,

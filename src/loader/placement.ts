@@ -31,6 +31,8 @@ const FALLBACK_CODES: readonly ErrorCode[] = [
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_UNKNOWN',
   'SESSION_CREATE_FAILED',
+  // The warm-up run at load returned NaN/Inf: the provider runs, but not this model correctly.
+  'SESSION_OUTPUT_INVALID',
 ];
 
 function causeOf(e: unknown): MmrtError | undefined {
@@ -162,7 +164,8 @@ function loaderComponent(plan: PlatformPlan, c: ComponentPlan, priority: number)
  * what is not in it), lazy components come last, optional components are lazy.
  */
 export function loaderSpecFromPlan(
-  plan: Pick<PlatformPlan, 'components' | 'optional' | 'loading' | 'graphCache' | 'platform'>,
+  plan: Pick<PlatformPlan, 'components' | 'optional' | 'loading' | 'graphCache' | 'platform'> &
+    Partial<Pick<PlatformPlan, 'ortEnv'>>,
 ): LoaderSpec {
   const order = plan.loading.order;
   const rank = (c: ComponentPlan, i: number) => {
@@ -173,6 +176,7 @@ export function loaderSpecFromPlan(
   return {
     parallel: plan.loading.parallel,
     graphCache: plan.graphCache,
+    ...(plan.ortEnv && Object.keys(plan.ortEnv).length > 0 && { ortEnv: plan.ortEnv }),
     components: all.map((c, i) =>
       loaderComponent(
         plan as PlatformPlan,

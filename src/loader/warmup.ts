@@ -5,9 +5,11 @@
  * and past key/values are empty (past length 0, so the total length is the new tokens').
  */
 import type { Tensor } from 'onnxruntime-common';
+import { RuntimeError } from '../errors.js';
+import { toFloat32 } from '../generation/float16.js';
 import type { OrtModule } from '../host/host.js';
 import type { Json, ModelPackage } from '../package/describe.js';
-import type { Feeds, TensorInfo } from '../runtime/session.js';
+import type { Feeds, Outputs, Session, TensorInfo } from '../runtime/session.js';
 
 export interface WarmupHints {
   /** Image height/width for symbolic pixel dims. */
@@ -120,4 +122,36 @@ export function dummyFeeds(ort: OrtModule, inputs: readonly TensorInfo[], hints:
     feeds[info.name] = new ort.Tensor(type as 'float32', filled(type, size, value) as Float32Array, dims);
   }
   return feeds;
+}
+
+/**
+ * Float outputs of a run that hold NaN or Inf, by name. Outputs kept on a device (WebGPU
+ * `gpu-buffer`) are read back for the check and not disposed: the caller owns them.
+ */
+export async function nonFiniteOutputs(outputs: Outputs): Promise<string[]> {
+  const bad: string[] = [];
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.type !== 'float32' && t.type !== 'float16' && t.type !== 'float64') continue;
+    const data = t.location && t.location !== 'cpu' ? await t.getData() : t.data;
+    const values = t.type === 'float16' ? toFloat32(data, 'float16') : (data as Float32Array | Float64Array);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        bad.push(name);
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+export function invalidOutput(component: string, session: Session, outputs: readonly string[]): RuntimeError {
+  return new RuntimeError(
+    'SESSION_OUTPUT_INVALID',
+    `the first run of "${component}" on ${session.providers.join(', ')} returned NaN or Inf in ${outputs.join(', ')}`,
+    { value: outputs, component, providers: session.providers },
+  );
+}
+
+export function isInvalidOutput(e: unknown): boolean {
+  return e instanceof RuntimeError && e.code === 'SESSION_OUTPUT_INVALID';
 }

@@ -67,6 +67,8 @@ export interface PlannedClipSettings {
   readonly parallelEncoders?: boolean;
   /** Texts per text call when the plan pins the batch dimension. */
   readonly textBatchSize?: number;
+  /** 'max_length' when the plan pins the text length (WebNN's static shapes). Default: the style's. */
+  readonly textPadding?: DualEncoderStyle['textPadding'];
 }
 
 /** The model's own options (the plan decides batch size and parallel encoders). */
@@ -145,7 +147,7 @@ export class ClipModel implements LoadedModel {
   readonly timings: ClipTimings = { textMs: 0, visionMs: 0, decodeMs: 0 };
   private readonly opts: Required<Omit<ClipOptions, 'logitScale' | 'logitBias' | 'onLogitScale'>> &
     Pick<ClipOptions, 'logitScale' | 'logitBias' | 'onLogitScale'> &
-    Required<Omit<PlannedClipSettings, 'textBatchSize'>> & {
+    Required<Omit<PlannedClipSettings, 'textBatchSize' | 'textPadding'>> & {
       readonly onWarning?: (message: string) => void;
     };
 
@@ -154,7 +156,9 @@ export class ClipModel implements LoadedModel {
     this.family = parts.family;
     this.tokenizer = parts.tokenizer;
     this.loader = parts.loader;
-    this.style = parts.style;
+    this.style = parts.planned?.textPadding
+      ? { ...parts.style, textPadding: parts.planned.textPadding }
+      : parts.style;
     this.host = parts.images;
     this.sessions = parts.sessions;
     this.config = parts.config;
