@@ -248,6 +248,12 @@ export class MultimodalLoader implements ComponentSessions {
     return this.entry(component).status;
   }
 
+  /** The session of a component that is ready now (which providers run it), without loading it. */
+  readySession(component: string): Session | undefined {
+    const e = this.entries.get(component);
+    return e?.status === 'ready' ? e.session : undefined;
+  }
+
   /**
    * Start loading every eager component (parallel or by priority); resolves when all of them
    * are ready. Calling it again returns the same promise. On failure or abort it rejects —
