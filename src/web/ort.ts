@@ -9,15 +9,9 @@ import { MmrtError } from '../errors.js';
 import type { KeyValueStore, OrtModule } from '../host/host.js';
 import type { OrtEnvPlan } from '../platform/plan-types.js';
 import { fetchBytes } from './fetch.js';
+import { ORT_WEB_FILES } from './ort-files.js';
 
-/**
- * The files onnxruntime-web's default build loads (JSEP: WebGPU, WebNN and the WASM kernels in
- * one module). An app serves these two from `ortPath` (`npm run demo` copies them there).
- */
-export const ORT_WEB_FILES = {
-  mjs: 'ort-wasm-simd-threaded.jsep.mjs',
-  wasm: 'ort-wasm-simd-threaded.jsep.wasm',
-} as const;
+export { ORT_WEB_FILES };
 
 export interface OrtWebOptions {
   /** URL (or path on this site) of the folder holding ORT_WEB_FILES. Default: beside this script. */
