@@ -13,7 +13,11 @@ export const BASE_FLAGS = [
   '--disable-sync',
   '--no-first-run',
 ];
-export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader'];
+export const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-unsafe-swiftshader',
+];
 export const WEBNN_FLAGS = ['--enable-features=WebMachineLearningNeuralNetwork'];
 
 export const haveChromium = existsSync(CHROMIUM);

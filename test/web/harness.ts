@@ -22,14 +22,22 @@ function nanOnWebgpu(): OrtModule {
         return new Proxy(session, {
           get(target, key) {
             if (key === 'run') {
-              return async (...args: Parameters<typeof target.run>) => {
-                const out = await target.run(...args);
+              // Outputs shaped from the session's metadata (symbolic dims 1), every float NaN:
+              // what a provider that computes the model wrongly hands back.
+              return async () => {
+                const meta = (
+                  target as unknown as {
+                    outputMetadata: Array<{ name: string; type: string; shape: Array<number | string> }>;
+                  }
+                ).outputMetadata;
                 const bad: Record<string, unknown> = {};
-                for (const [name, t] of Object.entries(out)) {
-                  bad[name] =
-                    t.type === 'float32'
-                      ? new ortWeb.Tensor('float32', new Float32Array(t.dims.reduce((a, b) => a * b, 1)).fill(Number.NaN), t.dims)
-                      : t;
+                for (const m of meta) {
+                  const dims = m.shape.map((d) => (typeof d === 'number' ? d : 1));
+                  bad[m.name] = new ortWeb.Tensor(
+                    'float32',
+                    new Float32Array(dims.reduce((x, y) => x * y, 1)).fill(Number.NaN),
+                    dims,
+                  );
                 }
                 return bad;
               };
@@ -128,7 +136,12 @@ async function clip(task: ClipTask) {
     const placement = model.loader.placement!;
     return {
       platform: placement.platform,
-      fallbacks: placement.fallbacks.map((f) => ({ from: f.from, to: f.to, code: f.code, component: f.component })),
+      fallbacks: placement.fallbacks.map((f) => ({
+        from: f.from,
+        to: f.to,
+        code: f.code,
+        component: f.component,
+      })),
       providers: Object.fromEntries(
         ['text_model', 'vision_model'].map((c) => [c, model.loader.readySession(c)?.providers ?? []]),
       ),
@@ -152,6 +165,8 @@ export interface VlmTask {
   readonly config?: Record<string, unknown>;
   readonly host?: keyof typeof hosts;
   readonly asks: ReadonlyArray<{ image: string; question: string }>;
+  /** Two turns about this image ("What shape is this?", then "What color is the shape?"). */
+  readonly conversationImage?: string;
 }
 
 async function vlm(task: VlmTask) {
@@ -172,10 +187,13 @@ async function vlm(task: VlmTask) {
       answers.push(await model.ask(a.image, a.question).text());
       if (answers.length === 1) firstInferenceMs = performance.now() - t1;
     }
-    const conversation = model.conversation();
-    const turn1 = await conversation.send('What shape is this?', { images: [task.asks[0]!.image] }).text();
-    const turn2 = await conversation.send('What color is the shape?').text();
-    conversation.reset();
+    const turns: string[] = [];
+    if (task.conversationImage) {
+      const conversation = model.conversation();
+      turns.push(await conversation.send('What shape is this?', { images: [task.conversationImage] }).text());
+      turns.push(await conversation.send('What color is the shape?').text());
+      conversation.reset();
+    }
     const placement = model.loader.placement!;
     const decoder = placement.plan.components.find((c) => c.name === 'decoder_model_merged')!;
     return {
@@ -185,7 +203,7 @@ async function vlm(task: VlmTask) {
       ),
       gpuOutputs: Object.keys(decoder.session.preferredOutputLocation ?? {}),
       answers,
-      conversation: [turn1, turn2],
+      conversation: turns,
       loadMs,
       firstInferenceMs,
       timings: model.loader.timings(),
@@ -213,7 +231,11 @@ async function inWorker(task: { image: string; labels: string[]; platform?: Plat
     );
     const blob = await (await fetch(task.image)).blob();
     const [scores] = await clip.classify([blob], task.labels, { template: 'a photo of a {}' });
-    const vlm = await runtime.load({ model: '/models/shapes-vlm/', kind: 'llava', platform: task.platform ?? 'wasm' });
+    const vlm = await runtime.load({
+      model: '/models/shapes-vlm/',
+      kind: 'llava',
+      platform: task.platform ?? 'wasm',
+    });
     const stream = vlm.ask({ image: await createImageBitmap(blob), question: 'Describe the image.' });
     const deltas: string[] = [];
     for await (const d of stream) deltas.push(d);
@@ -248,6 +270,12 @@ async function detect() {
   return mmrt.webHost({ ortPath: '/ort/', storage: 'memory' }).detect();
 }
 
+/** The plan `auto` makes here, without loading anything. */
+async function plan(task: { model: string }) {
+  const placement = await mmrt.createPlacement({ model: task.model, host: hosts.memory });
+  return { platform: placement.platform, candidates: placement.plan.candidates.map((c) => c.platform) };
+}
+
 /** The two stores behave as a store should: values come back, deletes hold, keys stay apart. */
 async function stores() {
   const out: Record<string, unknown> = {};
@@ -265,6 +293,6 @@ async function stores() {
   return out;
 }
 
-(globalThis as Record<string, unknown>).mmrtTest = { clip, vlm, inWorker, detect, stores };
+(globalThis as Record<string, unknown>).mmrtTest = { clip, vlm, inWorker, detect, plan, stores };
 (globalThis as Record<string, unknown>).mmrt = mmrt;
 document.body.dataset.ready = 'true';

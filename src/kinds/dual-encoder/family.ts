@@ -121,7 +121,7 @@ async function createClip(
         planned: {
           batchSize: plan.family.batchSize,
           parallelEncoders: plan.family.parallelEncoderExecution,
-          ...(pinned !== undefined && { textBatchSize: pinned }),
+          ...(pinned !== undefined && { textBatchSize: pinned, pinnedBatch: pinned }),
           ...(pinnedLength && { textPadding: 'max_length' as const }),
         },
       }),
