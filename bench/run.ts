@@ -14,6 +14,7 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
+  web: 'headless Chromium: first vs cached visit, parallel vs sequential session creation, first inference with and without shader precompilation, on WASM and WebGPU',
 };
 
 function usage(): string {

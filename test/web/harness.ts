@@ -270,6 +270,19 @@ async function detect() {
   return mmrt.webHost({ ortPath: '/ort/', storage: 'memory' }).detect();
 }
 
+/**
+ * Start onnxruntime-web (fetch or read its 28 MB binary, compile it, start its threads) and
+ * the provider, on a 170-byte probe graph: what any first model load on a page pays once.
+ */
+async function runtime(task: { platform: 'wasm' | 'webgpu' | 'webnn' }) {
+  const t0 = performance.now();
+  const host = mmrt.webHost(hosts.cache);
+  const threads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+  await host.runtime.prepare({ wasm: { numThreads: threads, simd: true } });
+  const probe = await mmrt.probeProvider(host.ort, task.platform, true);
+  return { ms: performance.now() - t0, usable: probe.usable, reason: probe.reason };
+}
+
 /** The plan `auto` makes here, without loading anything. */
 async function plan(task: { model: string }) {
   const placement = await mmrt.createPlacement({ model: task.model, host: hosts.memory });
@@ -293,6 +306,6 @@ async function stores() {
   return out;
 }
 
-(globalThis as Record<string, unknown>).mmrtTest = { clip, vlm, inWorker, detect, plan, stores };
+(globalThis as Record<string, unknown>).mmrtTest = { clip, vlm, inWorker, detect, plan, stores, runtime };
 (globalThis as Record<string, unknown>).mmrt = mmrt;
 document.body.dataset.ready = 'true';
