@@ -58,6 +58,70 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+async function report(final: boolean): Promise<void> {
+  const summary: Record<string, unknown> = {};
+  for (const [platform, byVisit] of Object.entries(samples)) {
+    const m = (v: Visit, k: keyof Sample) => median(byVisit[v].map((s) => s[k] as number));
+    const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+    const row = {
+      runtime: {
+        firstVisitMs: m('first', 'runtimeMs'),
+        cachedVisitMs: median(
+          ['cached', 'seq', 'warm'].flatMap((v) => byVisit[v as Visit].map((s) => s.runtimeMs)),
+        ),
+      },
+      clip: {
+        firstVisitLoadMs: m('first', 'clipLoadMs'),
+        cachedVisitLoadMs: m('cached', 'clipLoadMs'),
+        parallelLoadMs: m('cached', 'clipLoadMs'),
+        sequentialLoadMs: m('seq', 'clipLoadMs'),
+        sequentialOverParallel: ratio(m('seq', 'clipLoadMs'), m('cached', 'clipLoadMs')),
+        firstInferenceMs: {
+          withoutPrecompile: m('cached', 'clipFirstMs'),
+          withPrecompile: m('warm', 'clipFirstMs'),
+        },
+        loadWithPrecompileMs: m('warm', 'clipLoadMs'),
+      },
+      vlm: {
+        firstVisitLoadMs: m('first', 'vlmLoadMs'),
+        cachedVisitLoadMs: m('cached', 'vlmLoadMs'),
+        parallelLoadMs: m('cached', 'vlmLoadMs'),
+        sequentialLoadMs: m('seq', 'vlmLoadMs'),
+        sequentialOverParallel: ratio(m('seq', 'vlmLoadMs'), m('cached', 'vlmLoadMs')),
+        firstAnswerMs: {
+          withoutPrecompile: m('cached', 'vlmFirstMs'),
+          withPrecompile: m('warm', 'vlmFirstMs'),
+        },
+        loadWithPrecompileMs: m('warm', 'vlmLoadMs'),
+      },
+    };
+    summary[platform] = row;
+    if (final) console.log(`\n${platform}:`, JSON.stringify(row, null, 1));
+  }
+  await writeFile(
+    values.out!,
+    `${JSON.stringify(
+      {
+        benchmark: 'web',
+        date: new Date().toISOString(),
+        machine: {
+          cpus: os.cpus().length,
+          model: os.cpus()[0]?.model,
+          loadAverageAtStart: load0,
+          loadAverageAtEnd: os.loadavg()[0],
+        },
+        browser: browser.version(),
+        runs,
+        note: 'medians; first = empty Cache API (runtime binaries and model files over localhost), the other visits read them from the Cache API; the first visit also compiles the 28 MB WebAssembly module cold',
+        summary,
+        samples,
+      },
+      null,
+      1,
+    )}\n`,
+  );
+}
+
 const out = await mkdtemp(join(os.tmpdir(), 'mmrt-bench-web-'));
 await buildDemo({ outDir: out, harness: true });
 const server = await serveStatic({ root: out });
@@ -109,6 +173,8 @@ try {
       }
       await context.close();
     }
+    // Written after every run: a long run that is stopped still leaves its numbers.
+    await report(false);
   }
 } finally {
   await browser.close();
@@ -116,65 +182,5 @@ try {
   await rm(out, { recursive: true, force: true });
 }
 
-const summary: Record<string, unknown> = {};
-for (const [platform, byVisit] of Object.entries(samples)) {
-  const m = (v: Visit, k: keyof Sample) => median(byVisit[v].map((s) => s[k] as number));
-  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
-  const row = {
-    runtime: {
-      firstVisitMs: m('first', 'runtimeMs'),
-      cachedVisitMs: median(
-        ['cached', 'seq', 'warm'].flatMap((v) => byVisit[v as Visit].map((s) => s.runtimeMs)),
-      ),
-    },
-    clip: {
-      firstVisitLoadMs: m('first', 'clipLoadMs'),
-      cachedVisitLoadMs: m('cached', 'clipLoadMs'),
-      parallelLoadMs: m('cached', 'clipLoadMs'),
-      sequentialLoadMs: m('seq', 'clipLoadMs'),
-      sequentialOverParallel: ratio(m('seq', 'clipLoadMs'), m('cached', 'clipLoadMs')),
-      firstInferenceMs: {
-        withoutPrecompile: m('cached', 'clipFirstMs'),
-        withPrecompile: m('warm', 'clipFirstMs'),
-      },
-      loadWithPrecompileMs: m('warm', 'clipLoadMs'),
-    },
-    vlm: {
-      firstVisitLoadMs: m('first', 'vlmLoadMs'),
-      cachedVisitLoadMs: m('cached', 'vlmLoadMs'),
-      parallelLoadMs: m('cached', 'vlmLoadMs'),
-      sequentialLoadMs: m('seq', 'vlmLoadMs'),
-      sequentialOverParallel: ratio(m('seq', 'vlmLoadMs'), m('cached', 'vlmLoadMs')),
-      firstAnswerMs: {
-        withoutPrecompile: m('cached', 'vlmFirstMs'),
-        withPrecompile: m('warm', 'vlmFirstMs'),
-      },
-      loadWithPrecompileMs: m('warm', 'vlmLoadMs'),
-    },
-  };
-  summary[platform] = row;
-  console.log(`\n${platform}:`, JSON.stringify(row, null, 1));
-}
-await writeFile(
-  values.out!,
-  `${JSON.stringify(
-    {
-      benchmark: 'web',
-      date: new Date().toISOString(),
-      machine: {
-        cpus: os.cpus().length,
-        model: os.cpus()[0]?.model,
-        loadAverageAtStart: load0,
-        loadAverageAtEnd: os.loadavg()[0],
-      },
-      browser: browser.version(),
-      runs,
-      note: 'medians; first = empty Cache API (runtime binaries and model files over localhost), the other visits read them from the Cache API; the first visit also compiles the 28 MB WebAssembly module cold',
-      summary,
-      samples,
-    },
-    null,
-    1,
-  )}\n`,
-);
+await report(true);
 console.log(`\nwrote ${values.out}`);

@@ -591,7 +591,10 @@ export class MultimodalLoader implements ComponentSessions {
       const outputs = await session.run(feeds);
       // The warm-up is also the component's first run: NaN or Inf there means this provider
       // computes the model wrongly, which under 'auto' moves it to the next platform.
-      const bad = await nonFiniteOutputs(outputs);
+      const bad = await nonFiniteOutputs(outputs).finally(() => {
+        // Outputs left on the GPU (a decoder's present.*) are nobody's: free them now.
+        for (const t of Object.values(outputs)) if (t.location && t.location !== 'cpu') t.dispose();
+      });
       if (bad.length > 0) throw invalidOutput(c.name, session, bad);
     } catch (err) {
       if (this.controller.signal.aborted || isInvalidOutput(err)) throw err;
