@@ -26,7 +26,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Copy a model folder and describe it in the hub's listing format, with sizes and SHA-256. */
-async function copyModel(from: string, to: string): Promise<void> {
+export async function copyModel(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
   const siblings: Array<{ rfilename: string; size: number; lfs: { size: number; sha256: string } }> = [];
   for (const file of await filesUnder(from)) {
