@@ -36,7 +36,14 @@ import type {
   LoaderSpec,
   OrtModelInput,
 } from './types.js';
-import { dummyFeeds, invalidOutput, isInvalidOutput, nonFiniteOutputs, warmupHints } from './warmup.js';
+import {
+  dummyFeeds,
+  hasPastInputs,
+  invalidOutput,
+  isInvalidOutput,
+  nonFiniteOutputs,
+  warmupHints,
+} from './warmup.js';
 
 export interface MultimodalLoaderOptions {
   readonly package: ModelPackage;
@@ -587,15 +594,20 @@ export class MultimodalLoader implements ComponentSessions {
     this.emit(e, 'warmup', 0, 1, `warm-up run of ${c.name} on dummy inputs`);
     const t = performance.now();
     try {
-      const feeds = dummyFeeds(this.host.ort, session.inputs, warmupHints(this.package));
-      const outputs = await session.run(feeds);
-      // The warm-up is also the component's first run: NaN or Inf there means this provider
-      // computes the model wrongly, which under 'auto' moves it to the next platform.
-      const bad = await nonFiniteOutputs(outputs).finally(() => {
-        // Outputs left on the GPU (a decoder's present.*) are nobody's: free them now.
-        for (const t of Object.values(outputs)) if (t.location && t.location !== 'cpu') t.dispose();
-      });
-      if (bad.length > 0) throw invalidOutput(c.name, session, bad);
+      const hints = warmupHints(this.package);
+      // A decoder runs twice: the prefill's shapes, then a decode step's (one token after a
+      // past), so both sets of WebGPU shaders exist before the first real answer.
+      const passes = hasPastInputs(session.inputs) ? [hints, { ...hints, pastLength: 1 }] : [hints];
+      for (const pass of passes) {
+        const outputs = await session.run(dummyFeeds(this.host.ort, session.inputs, pass));
+        // The warm-up is also the component's first run: NaN or Inf there means this provider
+        // computes the model wrongly, which under 'auto' moves it to the next platform.
+        const bad = await nonFiniteOutputs(outputs).finally(() => {
+          // Outputs left on the GPU (a decoder's present.*) are nobody's: free them now.
+          for (const t of Object.values(outputs)) if (t.location && t.location !== 'cpu') t.dispose();
+        });
+        if (bad.length > 0) throw invalidOutput(c.name, session, bad);
+      }
     } catch (err) {
       if (this.controller.signal.aborted || isInvalidOutput(err)) throw err;
       // A warm-up only saves time later; a failed one must not fail the load.

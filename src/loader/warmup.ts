@@ -17,6 +17,11 @@ export interface WarmupHints {
   readonly channels?: number;
   /** Video frames for symbolic frame dims. */
   readonly frames?: number;
+  /**
+   * Positions already in a decoder's cache (default 0, the prefill). 1 gives a decode step's
+   * shapes: one new token after a past, a mask over both, positions counting from the past.
+   */
+  readonly pastLength?: number;
 }
 
 function num(v: unknown): number | undefined {
@@ -58,10 +63,12 @@ const isPast = (name: string) => /^past_key_values|^past\.|(^|[._])past_(key|val
 function dimValue(input: string, dim: number | string, index: number, hints: WarmupHints): number {
   if (typeof dim === 'number') return dim;
   const d = dim.toLowerCase();
+  const past = hints.pastLength ?? 0;
   if (isPast(input)) {
-    // Batch stays 1; the past length (and any other free dim of a cache) is empty.
-    return index === 0 || d.includes('batch') ? 1 : 0;
+    // Batch stays 1; the past length (and any other free dim of a cache) is the hint's.
+    return index === 0 || d.includes('batch') ? 1 : past;
   }
+  if (d.includes('total')) return past + 1;
   if (d.includes('height')) return hints.imageSize?.height ?? 1;
   if (d.includes('width')) return hints.imageSize?.width ?? 1;
   if (d.includes('channel')) return hints.channels ?? 3;
@@ -104,6 +111,11 @@ function filled(type: string, size: number, value: (i: number) => number): Tenso
   }
 }
 
+/** Whether a session takes a KV cache (its warm-up then also runs a decode step). */
+export function hasPastInputs(inputs: readonly TensorInfo[]): boolean {
+  return inputs.some((i) => isPast(i.name));
+}
+
 /** Dummy feeds for every input of a session, from its metadata. */
 export function dummyFeeds(ort: OrtModule, inputs: readonly TensorInfo[], hints: WarmupHints = {}): Feeds {
   const feeds: Feeds = {};
@@ -117,7 +129,8 @@ export function dummyFeeds(ort: OrtModule, inputs: readonly TensorInfo[], hints:
     if (name === 'use_cache_branch') value = () => 0;
     else if (name.includes('attention_mask') || name.endsWith('_mask') || info.type === 'bool')
       value = () => 1;
-    else if (name.includes('position_ids') || name === 'cache_position') value = (i) => i % Math.max(1, last);
+    else if (name.includes('position_ids') || name === 'cache_position')
+      value = (i) => (hints.pastLength ?? 0) + (i % Math.max(1, last));
     const type = info.type === 'unknown' ? 'float32' : info.type;
     feeds[info.name] = new ort.Tensor(type as 'float32', filled(type, size, value) as Float32Array, dims);
   }
