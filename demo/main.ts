@@ -25,8 +25,10 @@ const state: {
   ready: boolean;
   models: Record<string, RemoteModelInfo>;
   answers: number;
+  /** Pieces the last answer arrived in (streamed: more than one). */
+  deltas: number;
   error?: string;
-} = { ready: false, models: {}, answers: 0 };
+} = { ready: false, models: {}, answers: 0, deltas: 0 };
 (globalThis as { mmrtDemo?: typeof state }).mmrtDemo = state;
 
 function showError(e: unknown): void {
@@ -164,7 +166,11 @@ function setUp(clip: RemoteModel, vlm: RemoteModel): void {
       $('score').textContent = `(${(100 * best.score).toFixed(1)}%)`;
       const t1 = performance.now();
       const stream = vlm.ask({ image, question: 'Describe the image.' }, { signal: controller.signal });
-      for await (const delta of stream) $('answer').textContent += delta;
+      state.deltas = 0;
+      for await (const delta of stream) {
+        $('answer').textContent += delta;
+        state.deltas++;
+      }
       const t2 = performance.now();
       $('timing').textContent =
         `classified in ${Math.round(t1 - t0)} ms, answered in ${Math.round(t2 - t1)} ms`;

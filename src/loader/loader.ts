@@ -610,6 +610,9 @@ export class MultimodalLoader implements ComponentSessions {
       }
     } catch (err) {
       if (this.controller.signal.aborted || isInvalidOutput(err)) throw err;
+      // A first run that fails outright: under 'auto', the next platform; else only a warning.
+      const ready = [...this.entries.values()].filter((x) => x.status === 'ready').map((x) => x.c.name);
+      if (this.currentSpec.canFallBack?.({ component: c.name, error: err, ready })) throw err;
       // A warm-up only saves time later; a failed one must not fail the load.
       this.warn(
         `warm-up of "${c.name}" failed (the session is usable; the first real run pays the set-up): ${err instanceof Error ? err.message : String(err)}`,

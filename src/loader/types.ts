@@ -83,6 +83,12 @@ export interface LoaderSpec {
    * component is loaded again from the new spec.
    */
   readonly fallback?: (failure: LoadFailure) => LoaderSpec | undefined;
+  /**
+   * Whether `fallback` would move the load for this failure, without moving it. The loader asks
+   * before it turns a failed warm-up run into a fallback; where nothing would move, a failed
+   * warm-up stays a warning (the session may still serve real inputs).
+   */
+  readonly canFallBack?: (failure: LoadFailure) => boolean;
 }
 
 /** What ONNX Runtime opens: a path (Node) or bytes (browsers), with external data as bytes. */

@@ -272,4 +272,63 @@ describe('the platform plan drives the loader', () => {
     expect((await l.session('vision_encoder')).providers).toEqual(['cpu']);
     await l.dispose();
   });
+
+  it("under 'auto', a first run that throws moves the component; on a named platform it stays a warning", async () => {
+    const dir = await writePackage(vlmFiles());
+    const throwsOnCuda: OrtModule = {
+      ...ort,
+      InferenceSession: {
+        async create(model, options) {
+          const eps = (options?.executionProviders ?? []).map((p) => (typeof p === 'string' ? p : p.name));
+          const session = await ort.InferenceSession.create(model, {
+            ...options,
+            executionProviders: ['cpu'],
+          });
+          if (!eps.includes('cuda')) return session;
+          return new Proxy(session, {
+            get(target, key) {
+              if (key === 'run')
+                return async () => {
+                  throw new Error('kernel launch failed');
+                };
+              const v = Reflect.get(target, key, target);
+              return typeof v === 'function' ? v.bind(target) : v;
+            },
+          });
+        },
+      },
+    };
+    const hostOptions = { cacheDir: await tmpDir(), ort: throwsOnCuda };
+    const auto = await createPlacement({
+      model: dir,
+      platform: 'auto',
+      candidates: ['cuda', 'cpu'],
+      host: hostOptions,
+    });
+    const l = new MultimodalLoader({
+      package: auto.package,
+      plan: auto,
+      host: nodeHost(hostOptions),
+      warmup: true,
+    });
+    await l.load();
+    expect(auto.fallbacks.map((f) => [f.from, f.to, f.code])).toEqual([
+      ['cuda', 'cpu', 'SESSION_RUN_FAILED'],
+    ]);
+    await l.dispose();
+
+    const named = await createPlacement({ model: dir, platform: 'cuda', host: hostOptions });
+    const warnings: string[] = [];
+    const m = new MultimodalLoader({
+      package: named.package,
+      plan: named,
+      host: nodeHost(hostOptions),
+      warmup: true,
+      onWarning: (w) => warnings.push(w),
+    });
+    await m.load();
+    expect(named.fallbacks).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/warm-up of "vision_encoder" failed .*kernel launch failed/);
+    await m.dispose();
+  });
 });

@@ -323,6 +323,10 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
     const expected = SAMPLES.images[3]!;
     expect(label).toBe(`${expected.color} ${expected.shape}`);
     expect(answer).toBe(node.answers.get(key(file, 'Describe the image.')));
+    // Streamed: the answer reached the page in pieces, not at once.
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { mmrtDemo: { deltas: number } }).mmrtDemo.deltas),
+    ).toBeGreaterThan(1);
     await mkdir(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   }, 120_000);
