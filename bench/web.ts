@@ -117,7 +117,7 @@ async function report(final: boolean): Promise<void> {
         samples,
       },
       null,
-      1,
+      2,
     )}\n`,
   );
 }
