@@ -44,7 +44,7 @@ function sourceOf(reference: string, o: WebFilesOptions): Source {
     let folder: URL;
     try {
       folder = new URL(reference.endsWith('/') ? reference : `${reference}/`, base);
-    } catch (e) {
+    } catch {
       throw new ModelPackageError('MODEL_ID_INVALID', `"${reference}" is not a URL this page can fetch`, {
         value: reference,
         valid: 'an http(s) URL, a path like /models/clip/, or a hub id org/name',

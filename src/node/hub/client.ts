@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { DownloadError, isMmrtError } from '../../errors.js';
 import { checksumFromEtag, normalizeEtag } from '../../hub/checksum.js';
 import { parseHubListing } from '../../hub/listing.js';
-import { hubFileUrl, hubListingUrl, validateRepoFilePath } from '../../hub/reference.js';
+import { hubFileUrl, hubListingUrl } from '../../hub/reference.js';
 import { abortError, sleep } from './abort.js';
 import { type FileCachePaths, RepoCacheLayout } from './cache-layout.js';
 import { downloadToCache } from './download.js';
