@@ -66,6 +66,8 @@ export interface ClipTask {
   readonly labels?: readonly string[];
   /** Embed one image given as every kind of browser input. */
   readonly inputKinds?: string;
+  /** Run zero-shot too (default true; it also opens the combined graph for the logit scale). */
+  readonly zeroShot?: boolean;
 }
 
 async function inputsOf(url: string): Promise<Record<string, mmrt.ImageInput>> {
@@ -120,7 +122,7 @@ async function clip(task: ClipTask) {
     const imageEmbeds = images.length > 0 ? await model.embedImages(images) : [];
     const textEmbeds = task.labels ? await model.embedTexts(task.labels.map((l) => `a photo of a ${l}`)) : [];
     const top =
-      task.labels && images.length > 0
+      task.labels && images.length > 0 && task.zeroShot !== false
         ? (await model.zeroShot(images, task.labels, { template: 'a photo of a {}' })).map((s) => s[0]!.label)
         : [];
     const kinds: Record<string, number[] | string> = {};
