@@ -15,6 +15,8 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
   web: 'headless Chromium: first vs cached visit, parallel vs sequential session creation, first inference with and without shader precompilation, on WASM and WebGPU',
+  serve:
+    'mmrt serve under load: throughput and p50/p99 at 1-64 clients, batching on and off; a 10,000-request memory run',
 };
 
 function usage(): string {

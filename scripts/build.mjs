@@ -9,6 +9,9 @@ const external = [
   '@huggingface/*',
   'commander',
   'cli-progress',
+  'hono',
+  '@hono/*',
+  'prom-client',
 ];
 
 await Promise.all([

@@ -42,7 +42,15 @@ export type ErrorCode =
   // generation
   | 'CONTEXT_OVERFLOW'
   | 'IMAGE_TOKEN_MISMATCH'
-  | 'ABORTED';
+  | 'ABORTED'
+  // serving (mmrt serve)
+  | 'REQUEST_UNAUTHORIZED'
+  | 'REQUEST_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'SERVER_OVERLOADED'
+  | 'SERVER_UNAVAILABLE'
+  | 'INPUT_URL_REFUSED'
+  | 'TASK_UNSUPPORTED';
 
 export interface ErrorDetails {
   /** The value that was wrong (a path, a key, a provider name). */
@@ -84,6 +92,8 @@ export class PlatformError extends MmrtError {}
 export class InputError extends MmrtError {}
 /** A generation request exceeds what the model or cache allows. */
 export class GenerationError extends MmrtError {}
+/** An HTTP request to `mmrt serve` was refused (auth, size, overload, timeout, draining). */
+export class ServeError extends MmrtError {}
 
 export function isMmrtError(e: unknown): e is MmrtError {
   return e instanceof MmrtError;

@@ -458,34 +458,66 @@ export class ClipModel implements LoadedModel {
     labels: readonly string[],
     options: ZeroShotOptions = {},
   ): Promise<LabelScore[][]> {
-    const cleaned = Array.isArray(labels) ? labels.map((l) => (typeof l === 'string' ? l.trim() : l)) : [];
-    if (cleaned.length === 0 || cleaned.some((l) => typeof l !== 'string' || l.length === 0)) {
-      throw new InputError(
-        'INPUT_INVALID',
-        'zero-shot classification needs a non-empty list of non-empty labels',
-        {
-          value: labels,
-          valid: 'e.g. ["a cat", "a dog"]',
-        },
-      );
-    }
-    const template = options.template ?? 'a photo of a {}';
-    const prompts = cleaned.map((l) => template.replace(/\{label\}|\{\}/g, l));
+    const { labels: cleaned, prompts } = zeroShotPrompts(labels, options.template);
     const textJob = () => this.embedTexts(prompts, { signal: options.signal });
     const imageJob = () =>
       this.embedImages(images, { signal: options.signal, onProgress: options.onProgress });
-    const [textEmb, imageEmb, { scale, bias }] = this.opts.parallelEncoders
+    const [textEmb, imageEmb] = this.opts.parallelEncoders
       ? await Promise.all([textJob(), imageJob(), this.logitScale()])
       : [await textJob(), await imageJob(), await this.logitScale()];
-    return imageEmb.map((img) => {
-      const logits = textEmb.map((t) => scale * dot(img, t) + bias);
+    return this.scoreLabels(imageEmb, textEmb, cleaned, options.topK);
+  }
+
+  /**
+   * Zero-shot scores from embeddings already computed (unit length, as `embedImages` and
+   * `embedTexts` return them): what `zeroShot` does once both towers have run, for callers
+   * that batch the towers themselves (the server). Best label first.
+   */
+  async scoreLabels(
+    imageEmbeddings: readonly Float32Array[],
+    labelEmbeddings: readonly Float32Array[],
+    labels: readonly string[],
+    topK?: number,
+  ): Promise<LabelScore[][]> {
+    if (labelEmbeddings.length !== labels.length) {
+      throw new InputError(
+        'INPUT_INVALID',
+        `${labels.length} labels but ${labelEmbeddings.length} label embeddings`,
+        { value: labelEmbeddings.length, valid: `${labels.length} embeddings` },
+      );
+    }
+    const { scale, bias } = await this.logitScale();
+    return imageEmbeddings.map((img) => {
+      const logits = labelEmbeddings.map((t) => scale * dot(img, t) + bias);
       const probs = this.style.scoring === 'sigmoid' ? logits.map(sigmoid) : Array.from(softmax(logits));
-      const ranked = cleaned
+      const ranked = labels
         .map((label, i) => ({ label, score: probs[i]! }))
         .sort((a, b) => b.score - a.score);
-      return options.topK ? ranked.slice(0, options.topK) : ranked;
+      return topK ? ranked.slice(0, topK) : ranked;
     });
   }
+}
+
+/**
+ * The labels trimmed and checked, and the text each is encoded as: the template with `{}` or
+ * `{label}` replaced (default "a photo of a {}").
+ */
+export function zeroShotPrompts(
+  labels: readonly string[],
+  template = 'a photo of a {}',
+): { labels: string[]; prompts: string[] } {
+  const cleaned = Array.isArray(labels) ? labels.map((l) => (typeof l === 'string' ? l.trim() : l)) : [];
+  if (cleaned.length === 0 || cleaned.some((l) => typeof l !== 'string' || l.length === 0)) {
+    throw new InputError(
+      'INPUT_INVALID',
+      'zero-shot classification needs a non-empty list of non-empty labels',
+      {
+        value: labels,
+        valid: 'e.g. ["a cat", "a dog"]',
+      },
+    );
+  }
+  return { labels: cleaned, prompts: cleaned.map((l) => template.replace(/\{label\}|\{\}/g, l)) };
 }
 
 function pick(s: Session, feeds: Record<string, Tensor>): Record<string, Tensor> {

@@ -75,6 +75,11 @@ export class Conversation {
     return this.state?.cache.length ?? 0;
   }
 
+  /** Bytes the KV cache holds (for callers that bound a pool of conversations). */
+  get cachedBytes(): number {
+    return this.state?.cache.bytes ?? 0;
+  }
+
   /**
    * Ask the next question. `content` is the user's text, or parts; `images` are put before the
    * text. The answer is appended to the history when generation succeeds; on failure the
@@ -97,6 +102,27 @@ export class Conversation {
       role: 'user',
       content: parts.length === 1 && parts[0]!.type === 'text' ? parts[0]!.text : parts,
     };
+    return this.turn(() => [...this.history, message], genOptions, startedAt);
+  }
+
+  /**
+   * Answer a whole chat given by the caller (an HTTP client's `messages`), which need not
+   * extend this conversation's history: the KV cache is kept up to the first token where the
+   * new prompt differs and recomputed from there, as after an edit. On success the history
+   * becomes `messages` plus the answer. The conversation's `system` option does not apply:
+   * `messages` is the whole chat. An image part that is the same object as one of the history
+   * (`this.messages`) is not decoded again.
+   */
+  reply(messages: readonly ChatMessage[], options: GenerationOptions = {}): TextStream<ChatResult> {
+    const startedAt = performance.now();
+    return this.turn(() => [...messages], options, startedAt);
+  }
+
+  private turn(
+    messagesOf: () => ChatMessage[],
+    genOptions: GenerationOptions,
+    startedAt: number,
+  ): TextStream<ChatResult> {
     return new TextStream<ChatResult>(async (emit) => {
       if (this.busy)
         throw new InputError('INPUT_INVALID', 'a turn is still being generated in this conversation', {
@@ -104,7 +130,7 @@ export class Conversation {
         });
       this.busy = true;
       try {
-        const messages = [...this.history, message];
+        const messages = messagesOf();
         validateMessages(messages);
         const t0 = performance.now();
         const images = await this.prepareAll(messages, genOptions.signal);

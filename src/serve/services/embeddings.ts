@@ -1,0 +1,156 @@
+/**
+ * A dual-encoder model (CLIP, SigLIP) behind two dynamic batchers, one per tower: texts from
+ * concurrent requests share text-model runs (and the model's text-embedding cache), images
+ * share vision-model runs. Zero-shot classification is both: the label prompts through the
+ * text queue, the images through the image queue, then the model's own scoring.
+ */
+import { InputError, isMmrtError } from '../../errors.js';
+import { type ClipModel, type LabelScore, zeroShotPrompts } from '../../kinds/dual-encoder/model.js';
+import { type BatchingOptions, Batcher, type ItemOutcome } from '../batcher.js';
+import type { ServeMetrics } from '../metrics.js';
+
+/** One input of an embeddings request. */
+export type EmbeddingInput =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'image'; readonly bytes: Uint8Array };
+
+/**
+ * Embed images, isolating failures: a batch holds images of several requests, and one bad
+ * image must fail only its own request. The model names each bad image; those are taken out
+ * and the rest embedded again.
+ */
+async function embedImagesIsolated(
+  clip: ClipModel,
+  images: readonly Uint8Array[],
+  signal: AbortSignal,
+): Promise<Array<ItemOutcome<Float32Array>>> {
+  const out: Array<ItemOutcome<Float32Array>> = new Array(images.length);
+  let pending = images.map((_, i) => i);
+  while (pending.length > 0) {
+    try {
+      const vectors = await clip.embedImages(
+        pending.map((i) => images[i]!),
+        { signal },
+      );
+      pending.forEach((i, k) => {
+        out[i] = { ok: true, value: vectors[k]! };
+      });
+      pending = [];
+    } catch (e) {
+      const failures = isMmrtError(e)
+        ? (e.details.failures as Array<{ index: number; code: string; message: string }> | undefined)
+        : undefined;
+      if (!failures?.length) throw e;
+      const bad = new Set<number>();
+      for (const f of failures) {
+        bad.add(f.index);
+        out[pending[f.index]!] = {
+          ok: false,
+          error: new InputError(f.code as 'IMAGE_DECODE_FAILED', f.message),
+        };
+      }
+      pending = pending.filter((_, k) => !bad.has(k));
+    }
+  }
+  return out;
+}
+
+export class EmbeddingService {
+  readonly texts: Batcher<string, Float32Array>;
+  readonly images: Batcher<Uint8Array, Float32Array>;
+
+  constructor(
+    readonly id: string,
+    readonly clip: ClipModel,
+    batching: BatchingOptions,
+    metrics: ServeMetrics,
+  ) {
+    this.texts = new Batcher({
+      ...batching,
+      name: `${id} text embeddings`,
+      observer: metrics.observer(id, 'text_embeddings'),
+      run: async (texts, signal) =>
+        (await clip.embedTexts(texts, { signal })).map((value) => ({ ok: true, value })),
+    });
+    this.images = new Batcher({
+      ...batching,
+      name: `${id} image embeddings`,
+      observer: metrics.observer(id, 'image_embeddings'),
+      run: (images, signal) => embedImagesIsolated(clip, images, signal),
+    });
+    metrics.addCache(id, 'text_embeddings', () => {
+      const s = clip.textCacheStats();
+      return s && { hits: s.hits, queries: s.hits + s.misses };
+    });
+  }
+
+  /** Vectors in input order (unit length, as the library returns them). */
+  async embed(inputs: readonly EmbeddingInput[], signal: AbortSignal): Promise<Float32Array[]> {
+    const texts: Array<{ i: number; text: string }> = [];
+    const images: Array<{ i: number; bytes: Uint8Array }> = [];
+    inputs.forEach((input, i) => {
+      if (input.kind === 'text') texts.push({ i, text: input.text });
+      else images.push({ i, bytes: input.bytes });
+    });
+    // A request refused by the second queue must not leave its items in the first.
+    const local = new AbortController();
+    const both = AbortSignal.any([signal, local.signal]);
+    const textJob =
+      texts.length > 0
+        ? this.texts.submit(
+            texts.map((t) => t.text),
+            both,
+          )
+        : undefined;
+    textJob?.catch(() => undefined);
+    let imageJob: Promise<Float32Array[]> | undefined;
+    try {
+      imageJob =
+        images.length > 0
+          ? this.images.submit(
+              images.map((m) => m.bytes),
+              both,
+            )
+          : undefined;
+    } catch (e) {
+      local.abort(e);
+      throw e;
+    }
+    const [textVectors, imageVectors] = await Promise.all([textJob, imageJob]);
+    const out = new Array<Float32Array>(inputs.length);
+    texts.forEach((t, k) => {
+      out[t.i] = textVectors![k]!;
+    });
+    images.forEach((m, k) => {
+      out[m.i] = imageVectors![k]!;
+    });
+    return out;
+  }
+
+  /** Zero-shot scores per image, best first. */
+  async classify(
+    images: readonly Uint8Array[],
+    labels: readonly string[],
+    options: { readonly template?: string; readonly topK?: number; readonly signal: AbortSignal },
+  ): Promise<LabelScore[][]> {
+    const { labels: cleaned, prompts } = zeroShotPrompts(labels, options.template);
+    const vectors = await this.embed(
+      [
+        ...prompts.map((text) => ({ kind: 'text' as const, text })),
+        ...images.map((bytes) => ({ kind: 'image' as const, bytes })),
+      ],
+      options.signal,
+    );
+    return this.clip.scoreLabels(
+      vectors.slice(prompts.length),
+      vectors.slice(0, prompts.length),
+      cleaned,
+      options.topK,
+    );
+  }
+
+  /** Text tokens of an input, for `usage` (special tokens included, no padding). */
+  tokens(text: string): number {
+    return this.clip.tokenizer.encode(text).length;
+  }
+}
