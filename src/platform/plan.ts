@@ -77,7 +77,9 @@ function estimateFor(
   cs: readonly BudgetComponent[],
   s: PlatformConfig,
   gen: PlatformPlan['generation'],
-  frames?: number,
+  frames: number | undefined,
+  /** onnxruntime-web runs one session at a time: encoders never hold activations together. */
+  oneRunAtATime: boolean,
 ): MemoryEstimate {
   return estimateMemory({
     dims: pkg.dims,
@@ -91,7 +93,8 @@ function estimateFor(
     ...(gen?.kvCache && { kvCache: { maxLength: gen.maxLength } }),
     decoderTokens: gen?.maxLength ?? 0,
     ...(frames !== undefined && { frames }),
-    parallelEncoders: hasTrait(pkg.familySpec, 'dual-encoder') && !!s.parallelEncoderExecution,
+    parallelEncoders:
+      hasTrait(pkg.familySpec, 'dual-encoder') && !!s.parallelEncoderExecution && !oneRunAtATime,
   });
 }
 
@@ -179,7 +182,8 @@ export function planForPlatform(
     info: pkg.components[c.name]!,
     variant: c.variant,
   }));
-  const estimate = (cs: readonly BudgetComponent[]) => estimateFor(pkg, cs, s, gen, frames);
+  const estimate = (cs: readonly BudgetComponent[]) =>
+    estimateFor(pkg, cs, s, gen, frames, ortPackage === 'onnxruntime-web');
   let memory = estimate(start);
   const finalVariant = new Map<string, ComponentVariant>(start.map((c) => [c.name, c.variant]));
   let downgraded: ReadonlySet<string> = new Set();
