@@ -17,6 +17,7 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
+  web: 'headless Chromium: first vs cached visit, parallel vs sequential session creation, first inference with and without shader precompilation, on WASM and WebGPU',
   serve:
     'mmrt serve under load: throughput and p50/p99 at 1-64 clients, batching on and off; a 10,000-request memory run',
   suite:

@@ -40,4 +40,17 @@ await Promise.all([
     splitting: true,
     external,
   }),
+  // mmrt/web: the web host entry and the worker script, for the app's bundler (onnxruntime-web
+  // stays external: the app serves its .mjs/.wasm, see README "In the browser").
+  build({
+    entryPoints: { 'web/index': 'src/web/index.ts', 'web/worker': 'src/web/worker.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outdir: 'dist',
+    sourcemap: true,
+    splitting: true,
+    external,
+  }),
 ]);

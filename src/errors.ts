@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'PROVIDER_UNKNOWN'
   | 'SESSION_CREATE_FAILED'
   | 'SESSION_RUN_FAILED'
+  /** A first run produced NaN or Inf: the provider computes this model wrongly. */
+  | 'SESSION_OUTPUT_INVALID'
   | 'MODEL_CORRUPT'
   // loading
   | 'COMPONENT_LOAD_FAILED'

@@ -3,6 +3,10 @@
  * `present.{i}.key|value` output per layer, shaped [batch, kv_heads, positions, head_dim].
  * A `KvCache` is immutable: each decoder run returns a new one, so a conversation can keep an
  * older cache (to resume from it, or cut it back after an edit) while generation goes on.
+ *
+ * On WebGPU the tensors may live on the GPU (`preferredOutputLocation: 'gpu-buffer'`): they are
+ * fed back to the next step without a copy, read back only to cut the cache (`toHost`), and
+ * freed by `dispose()`, which whoever drops a cache calls (GPU buffers are not garbage collected).
  */
 import type { Tensor } from 'onnxruntime-common';
 import { ModelPackageError, RuntimeError } from '../errors.js';
@@ -131,11 +135,32 @@ export class KvCache {
     return out;
   }
 
-  /** Bytes held, for memory accounting. */
+  /** Bytes held, for memory accounting (from the shapes: device tensors have no `data`). */
   get bytes(): number {
     let n = 0;
-    for (const t of this.tensors) n += (t.data as KvData).byteLength;
+    for (const t of this.tensors) n += t.dims.reduce((a, b) => a * b, 1) * (t.type === 'float16' ? 2 : 4);
     return n;
+  }
+
+  /** Some tensors live on a device (GPU), not in JavaScript memory. */
+  get onDevice(): boolean {
+    return this.tensors.some((t) => t.location !== undefined && t.location !== 'cpu');
+  }
+
+  /** The same cache in JavaScript memory (device tensors read back; this one is left as it is). */
+  async toHost(ort: OrtModule): Promise<KvCache> {
+    if (!this.onDevice) return this;
+    const tensors = await Promise.all(
+      this.tensors.map(async (t) =>
+        t.location === 'cpu' ? t : new ort.Tensor(t.type as 'float32', (await t.getData()) as KvData, t.dims),
+      ),
+    );
+    return new KvCache(this.layout, tensors, this.length, this.batch);
+  }
+
+  /** Free device buffers now; a cache in JavaScript memory needs nothing (the GC has it). */
+  dispose(): void {
+    for (const t of this.tensors) if (t.location !== undefined && t.location !== 'cpu') t.dispose();
   }
 
   /**
@@ -147,6 +172,7 @@ export class KvCache {
     if (!(Number.isInteger(n) && n >= 0 && n <= this.length)) {
       throw new RangeError(`cannot truncate a cache of ${this.length} positions to ${n}`);
     }
+    if (this.onDevice) throw new RangeError('truncate a cache read back with toHost() first');
     const tensors = this.layout.entries.map((e, i) => {
       const src = this.tensors[i]!.data as KvData;
       const rows = this.batch * e.heads;

@@ -99,40 +99,50 @@ export async function runDecodeLoop(
   const finish: Array<FinishReason | undefined> = new Array(batch).fill(undefined);
   let steps = 0;
 
-  for (;;) {
-    checkAborted(opts.signal);
-    opts.onLogits?.(out.logits, steps, out.vocab);
-    for (let r = 0; r < batch; r++) {
-      if (finish[r]) continue;
-      const row = out.logits.slice(r * out.vocab, (r + 1) * out.vocab);
-      applyRepetitionPenalty(row, seen[r]!, opts.repetitionPenalty);
-      if (tokens[r]!.length < opts.minNewTokens)
-        for (const id of opts.stopIds) if (id < row.length) row[id] = Number.NEGATIVE_INFINITY;
-      const id = choice.kind === 'greedy' ? argmax(row) : sampleToken(row, choice, rngs[r]!);
-      tokens[r]!.push(id);
-      seen[r]!.add(id);
-      if (opts.stopIds.has(id)) finish[r] = 'eos';
-      else if (callbacks.onToken(r, id)) finish[r] = 'stop_string';
-      else if (tokens[r]!.length >= opts.maxNewTokens) finish[r] = 'max_new_tokens';
+  try {
+    for (;;) {
+      checkAborted(opts.signal);
+      opts.onLogits?.(out.logits, steps, out.vocab);
+      for (let r = 0; r < batch; r++) {
+        if (finish[r]) continue;
+        const row = out.logits.slice(r * out.vocab, (r + 1) * out.vocab);
+        applyRepetitionPenalty(row, seen[r]!, opts.repetitionPenalty);
+        if (tokens[r]!.length < opts.minNewTokens)
+          for (const id of opts.stopIds) if (id < row.length) row[id] = Number.NEGATIVE_INFINITY;
+        const id = choice.kind === 'greedy' ? argmax(row) : sampleToken(row, choice, rngs[r]!);
+        tokens[r]!.push(id);
+        seen[r]!.add(id);
+        if (opts.stopIds.has(id)) finish[r] = 'eos';
+        else if (callbacks.onToken(r, id)) finish[r] = 'stop_string';
+        else if (tokens[r]!.length >= opts.maxNewTokens) finish[r] = 'max_new_tokens';
+      }
+      if (finish.every((f) => f !== undefined)) break;
+      if (total + 1 > opts.kvCacheMaxLength) {
+        for (let r = 0; r < batch; r++) finish[r] ??= 'context_full';
+        break;
+      }
+      // Finished rows keep stepping with the pad token (their output is ignored), as HF does.
+      const next = tokens.map((t, r) => (finish[r] ? opts.padId : t[t.length - 1]!));
+      const embeds = await callbacks.embed(next);
+      mask = appendOnes(mask, total, batch);
+      total += 1;
+      const previous = out.cache;
+      out = await decoder.forward({
+        embeds,
+        newPositions: 1,
+        attentionMask: mask,
+        positionIds: positionIds(mask, total, 1, batch),
+        cache: previous,
+      });
+      // A step's cache is superseded by the next one's (device buffers are freed now); the
+      // caller's past cache is theirs to keep.
+      if (previous !== request.past?.cache) previous.dispose();
+      steps++;
     }
-    if (finish.every((f) => f !== undefined)) break;
-    if (total + 1 > opts.kvCacheMaxLength) {
-      for (let r = 0; r < batch; r++) finish[r] ??= 'context_full';
-      break;
-    }
-    // Finished rows keep stepping with the pad token (their output is ignored), as HF does.
-    const next = tokens.map((t, r) => (finish[r] ? opts.padId : t[t.length - 1]!));
-    const embeds = await callbacks.embed(next);
-    mask = appendOnes(mask, total, batch);
-    total += 1;
-    out = await decoder.forward({
-      embeds,
-      newPositions: 1,
-      attentionMask: mask,
-      positionIds: positionIds(mask, total, 1, batch),
-      cache: out.cache,
-    });
-    steps++;
+  } catch (e) {
+    // An abort or a failed step: the cache in hand will never be returned, so free it.
+    if (out.cache !== request.past?.cache) out.cache.dispose();
+    throw e;
   }
   return {
     rows: tokens.map((t, r) => ({ tokens: t, finishReason: finish[r]! })),

@@ -47,5 +47,7 @@ export interface HostCapabilities {
     readonly wasmSimd: boolean;
     readonly wasmThreads: boolean;
     readonly crossOriginIsolated: boolean;
+    /** WebNN device types whose `navigator.ml.createContext` succeeded. */
+    readonly webnnDevices?: readonly ('cpu' | 'gpu' | 'npu')[];
   };
 }

@@ -10,6 +10,7 @@ import type { ImageInput, VideoInput } from '../media/input.js';
 import type { AlphaMode } from '../media/pixels.js';
 import type { DecodeHint } from '../media/processor.js';
 import type { Session, SessionSpec } from '../runtime/session.js';
+import type { OrtEnvPlan } from '../platform/plan-types.js';
 import type { HostCapabilities } from './capabilities.js';
 
 export interface Host {
@@ -39,6 +40,8 @@ export interface Host {
 export interface SessionContext {
   /** The plan asks for the optimized-graph cache (`graph_cache`). */
   readonly graphCache: boolean;
+  /** `ort.env` settings of the plan (WASM threads, SIMD, WebGPU power preference), for hosts that have an `env`. */
+  readonly ortEnv?: OrtEnvPlan;
 }
 
 export interface CreatedSession {

@@ -36,7 +36,14 @@ import type {
   LoaderSpec,
   OrtModelInput,
 } from './types.js';
-import { dummyFeeds, warmupHints } from './warmup.js';
+import {
+  dummyFeeds,
+  hasPastInputs,
+  invalidOutput,
+  isInvalidOutput,
+  nonFiniteOutputs,
+  warmupHints,
+} from './warmup.js';
 
 export interface MultimodalLoaderOptions {
   readonly package: ModelPackage;
@@ -246,6 +253,12 @@ export class MultimodalLoader implements ComponentSessions {
 
   status(component: string): ComponentStatus {
     return this.entry(component).status;
+  }
+
+  /** The session of a component that is ready now (which providers run it), without loading it. */
+  readySession(component: string): Session | undefined {
+    const e = this.entries.get(component);
+    return e?.status === 'ready' ? e.session : undefined;
   }
 
   /**
@@ -559,8 +572,9 @@ export class MultimodalLoader implements ComponentSessions {
     this.emit(e, 'create', 0, e.bytes, `creating the ${c.name} session (${eps})`);
     const t = performance.now();
     const graphCache = this.currentSpec.graphCache ?? false;
+    const ortEnv = this.currentSpec.ortEnv;
     const made = this.host.createSession
-      ? await this.host.createSession(spec, { graphCache })
+      ? await this.host.createSession(spec, { graphCache, ...(ortEnv && { ortEnv }) })
       : { session: await createSession(this.host.ort, spec) };
     const session = made.session;
     timing.createMs = performance.now() - t;
@@ -580,10 +594,25 @@ export class MultimodalLoader implements ComponentSessions {
     this.emit(e, 'warmup', 0, 1, `warm-up run of ${c.name} on dummy inputs`);
     const t = performance.now();
     try {
-      const feeds = dummyFeeds(this.host.ort, session.inputs, warmupHints(this.package));
-      await session.run(feeds);
+      const hints = warmupHints(this.package);
+      // A decoder runs twice: the prefill's shapes, then a decode step's (one token after a
+      // past), so both sets of WebGPU shaders exist before the first real answer.
+      const passes = hasPastInputs(session.inputs) ? [hints, { ...hints, pastLength: 1 }] : [hints];
+      for (const pass of passes) {
+        const outputs = await session.run(dummyFeeds(this.host.ort, session.inputs, pass));
+        // The warm-up is also the component's first run: NaN or Inf there means this provider
+        // computes the model wrongly, which under 'auto' moves it to the next platform.
+        const bad = await nonFiniteOutputs(outputs).finally(() => {
+          // Outputs left on the GPU (a decoder's present.*) are nobody's: free them now.
+          for (const t of Object.values(outputs)) if (t.location && t.location !== 'cpu') t.dispose();
+        });
+        if (bad.length > 0) throw invalidOutput(c.name, session, bad);
+      }
     } catch (err) {
-      if (this.controller.signal.aborted) throw err;
+      if (this.controller.signal.aborted || isInvalidOutput(err)) throw err;
+      // A first run that fails outright: under 'auto', the next platform; else only a warning.
+      const ready = [...this.entries.values()].filter((x) => x.status === 'ready').map((x) => x.c.name);
+      if (this.currentSpec.canFallBack?.({ component: c.name, error: err, ready })) throw err;
       // A warm-up only saves time later; a failed one must not fail the load.
       this.warn(
         `warm-up of "${c.name}" failed (the session is usable; the first real run pays the set-up): ${err instanceof Error ? err.message : String(err)}`,

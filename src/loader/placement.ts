@@ -31,6 +31,10 @@ const FALLBACK_CODES: readonly ErrorCode[] = [
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_UNKNOWN',
   'SESSION_CREATE_FAILED',
+  // The warm-up run at load (a component's first run) failed: the provider cannot run it.
+  'SESSION_RUN_FAILED',
+  // The warm-up run at load returned NaN/Inf: the provider runs, but not this model correctly.
+  'SESSION_OUTPUT_INVALID',
 ];
 
 function causeOf(e: unknown): MmrtError | undefined {
@@ -104,7 +108,11 @@ export class Placement {
 
   /** The loader spec of the active plan; its `fallback` moves this placement. */
   loaderSpec(): LoaderSpec {
-    return { ...loaderSpecFromPlan(this.plan), fallback: (f) => this.fallBack(f) };
+    return {
+      ...loaderSpecFromPlan(this.plan),
+      fallback: (f) => this.fallBack(f),
+      canFallBack: (f) => this.canFallBack(f),
+    };
   }
 
   /**
@@ -113,15 +121,24 @@ export class Placement {
    * failure is the answer). An optional component (outside the plan proper) never moves the
    * platform the planned parts run on.
    */
+  /** Whether `fallBack` would move to another platform for this failure. */
+  canFallBack(failure: LoadFailure): boolean {
+    const e = causeOf(failure.error);
+    const planned = this.plan.components.some((c) => c.name === failure.component);
+    return (
+      this.modelPlan.requested === 'auto' &&
+      planned &&
+      !!e &&
+      FALLBACK_CODES.includes(e.code) &&
+      this.nextCandidate() >= 0
+    );
+  }
+
   fallBack(failure: LoadFailure): LoaderSpec | undefined {
     const e = causeOf(failure.error);
     const plan = this.plan;
-    const planned = plan.components.some((c) => c.name === failure.component);
-    if (this.modelPlan.requested !== 'auto' || !planned || !e || !FALLBACK_CODES.includes(e.code)) {
-      return undefined;
-    }
+    if (!this.canFallBack(failure) || !e) return undefined;
     const next = this.nextCandidate();
-    if (next < 0) return undefined;
     const to = this.modelPlan.candidates[next] as PlanCandidate;
     for (const name of failure.ready) if (!this.stayed.has(name)) this.stayed.set(name, plan.platform);
     this.fallbacks.push({
@@ -162,7 +179,8 @@ function loaderComponent(plan: PlatformPlan, c: ComponentPlan, priority: number)
  * what is not in it), lazy components come last, optional components are lazy.
  */
 export function loaderSpecFromPlan(
-  plan: Pick<PlatformPlan, 'components' | 'optional' | 'loading' | 'graphCache' | 'platform'>,
+  plan: Pick<PlatformPlan, 'components' | 'optional' | 'loading' | 'graphCache' | 'platform'> &
+    Partial<Pick<PlatformPlan, 'ortEnv'>>,
 ): LoaderSpec {
   const order = plan.loading.order;
   const rank = (c: ComponentPlan, i: number) => {
@@ -173,6 +191,7 @@ export function loaderSpecFromPlan(
   return {
     parallel: plan.loading.parallel,
     graphCache: plan.graphCache,
+    ...(plan.ortEnv && Object.keys(plan.ortEnv).length > 0 && { ortEnv: plan.ortEnv }),
     components: all.map((c, i) =>
       loaderComponent(
         plan as PlatformPlan,

@@ -3,6 +3,7 @@
  * onto), the hooks a host provides, and the progress events it reports.
  */
 import type { Host } from '../host/host.js';
+import type { OrtEnvPlan } from '../platform/plan-types.js';
 import type { SessionOptions } from '../runtime/session.js';
 
 /** Where a component is in its load. Every component passes `create` and ends at `ready`. */
@@ -74,12 +75,20 @@ export interface LoaderSpec {
   readonly maxConcurrency?: number;
   /** Ask the host to use its optimized-graph cache (Node). */
   readonly graphCache?: boolean;
+  /** `ort.env` settings the host applies before its first session (onnxruntime-web: WASM threads). */
+  readonly ortEnv?: OrtEnvPlan;
   /**
    * Where a failure can move the load: a new spec for every component not yet loaded (another
    * platform's files and providers), or undefined when the failure is final. The failed
    * component is loaded again from the new spec.
    */
   readonly fallback?: (failure: LoadFailure) => LoaderSpec | undefined;
+  /**
+   * Whether `fallback` would move the load for this failure, without moving it. The loader asks
+   * before it turns a failed warm-up run into a fallback; where nothing would move, a failed
+   * warm-up stays a warning (the session may still serve real inputs).
+   */
+  readonly canFallBack?: (failure: LoadFailure) => boolean;
 }
 
 /** What ONNX Runtime opens: a path (Node) or bytes (browsers), with external data as bytes. */

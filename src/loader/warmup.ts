@@ -5,9 +5,11 @@
  * and past key/values are empty (past length 0, so the total length is the new tokens').
  */
 import type { Tensor } from 'onnxruntime-common';
+import { RuntimeError } from '../errors.js';
+import { toFloat32 } from '../generation/float16.js';
 import type { OrtModule } from '../host/host.js';
 import type { Json, ModelPackage } from '../package/describe.js';
-import type { Feeds, TensorInfo } from '../runtime/session.js';
+import type { Feeds, Outputs, Session, TensorInfo } from '../runtime/session.js';
 
 export interface WarmupHints {
   /** Image height/width for symbolic pixel dims. */
@@ -15,6 +17,11 @@ export interface WarmupHints {
   readonly channels?: number;
   /** Video frames for symbolic frame dims. */
   readonly frames?: number;
+  /**
+   * Positions already in a decoder's cache (default 0, the prefill). 1 gives a decode step's
+   * shapes: one new token after a past, a mask over both, positions counting from the past.
+   */
+  readonly pastLength?: number;
 }
 
 function num(v: unknown): number | undefined {
@@ -56,10 +63,12 @@ const isPast = (name: string) => /^past_key_values|^past\.|(^|[._])past_(key|val
 function dimValue(input: string, dim: number | string, index: number, hints: WarmupHints): number {
   if (typeof dim === 'number') return dim;
   const d = dim.toLowerCase();
+  const past = hints.pastLength ?? 0;
   if (isPast(input)) {
-    // Batch stays 1; the past length (and any other free dim of a cache) is empty.
-    return index === 0 || d.includes('batch') ? 1 : 0;
+    // Batch stays 1; the past length (and any other free dim of a cache) is the hint's.
+    return index === 0 || d.includes('batch') ? 1 : past;
   }
+  if (d.includes('total')) return past + 1;
   if (d.includes('height')) return hints.imageSize?.height ?? 1;
   if (d.includes('width')) return hints.imageSize?.width ?? 1;
   if (d.includes('channel')) return hints.channels ?? 3;
@@ -102,6 +111,11 @@ function filled(type: string, size: number, value: (i: number) => number): Tenso
   }
 }
 
+/** Whether a session takes a KV cache (its warm-up then also runs a decode step). */
+export function hasPastInputs(inputs: readonly TensorInfo[]): boolean {
+  return inputs.some((i) => isPast(i.name));
+}
+
 /** Dummy feeds for every input of a session, from its metadata. */
 export function dummyFeeds(ort: OrtModule, inputs: readonly TensorInfo[], hints: WarmupHints = {}): Feeds {
   const feeds: Feeds = {};
@@ -115,9 +129,42 @@ export function dummyFeeds(ort: OrtModule, inputs: readonly TensorInfo[], hints:
     if (name === 'use_cache_branch') value = () => 0;
     else if (name.includes('attention_mask') || name.endsWith('_mask') || info.type === 'bool')
       value = () => 1;
-    else if (name.includes('position_ids') || name === 'cache_position') value = (i) => i % Math.max(1, last);
+    else if (name.includes('position_ids') || name === 'cache_position')
+      value = (i) => (hints.pastLength ?? 0) + (i % Math.max(1, last));
     const type = info.type === 'unknown' ? 'float32' : info.type;
     feeds[info.name] = new ort.Tensor(type as 'float32', filled(type, size, value) as Float32Array, dims);
   }
   return feeds;
+}
+
+/**
+ * Float outputs of a run that hold NaN or Inf, by name. Outputs kept on a device (WebGPU
+ * `gpu-buffer`) are read back for the check and not disposed: the caller owns them.
+ */
+export async function nonFiniteOutputs(outputs: Outputs): Promise<string[]> {
+  const bad: string[] = [];
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.type !== 'float32' && t.type !== 'float16' && t.type !== 'float64') continue;
+    const data = t.location && t.location !== 'cpu' ? await t.getData() : t.data;
+    const values = t.type === 'float16' ? toFloat32(data, 'float16') : (data as Float32Array | Float64Array);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        bad.push(name);
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+export function invalidOutput(component: string, session: Session, outputs: readonly string[]): RuntimeError {
+  return new RuntimeError(
+    'SESSION_OUTPUT_INVALID',
+    `the first run of "${component}" on ${session.providers.join(', ')} returned NaN or Inf in ${outputs.join(', ')}`,
+    { value: outputs, component, providers: session.providers },
+  );
+}
+
+export function isInvalidOutput(e: unknown): boolean {
+  return e instanceof RuntimeError && e.code === 'SESSION_OUTPUT_INVALID';
 }

@@ -7,8 +7,25 @@ import type { Host, RgbImage } from '../host/host.js';
 import type { AlphaMode, RawPixels } from './pixels.js';
 import type { DecodeHint, ResampleMode } from './processor.js';
 
-/** A path, encoded bytes, a URL (http(s), data:, file:), or already decoded pixels. */
-export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawPixels;
+/**
+ * A browser's own image objects, as structural types (the core has no DOM): `Blob`/`File`,
+ * `ImageBitmap`, `ImageData`, `HTMLImageElement`, `HTMLCanvasElement`/`OffscreenCanvas`. Only
+ * the web host decodes them; the others refuse them with a typed error.
+ */
+export type BrowserImage =
+  | { readonly size: number; readonly type: string; arrayBuffer(): Promise<ArrayBuffer> }
+  | { readonly width: number; readonly height: number; close(): void }
+  | {
+      readonly width: number;
+      readonly height: number;
+      readonly data: Uint8ClampedArray;
+      readonly colorSpace: string;
+    }
+  | { readonly naturalWidth: number; readonly naturalHeight: number; readonly complete: boolean }
+  | { readonly width: number; readonly height: number; getContext(id: '2d'): unknown };
+
+/** A path, encoded bytes, a URL (http(s), data:, file:), decoded pixels, or a browser image. */
+export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawPixels | BrowserImage;
 
 /** A video: a path, encoded bytes, a URL, or its frames already decoded (in time order). */
 export type VideoInput = string | URL | Uint8Array | ArrayBuffer | readonly RawPixels[];
@@ -20,8 +37,18 @@ export function describeInput(input: ImageInput | VideoInput): string {
   if (input instanceof Uint8Array) return `<${input.byteLength} bytes>`;
   if (input instanceof ArrayBuffer) return `<${input.byteLength} bytes>`;
   if (Array.isArray(input)) return `<${input.length} decoded frames>`;
-  const raw = input as RawPixels;
-  return `<raw ${raw.width}x${raw.height}x${raw.channels}>`;
+  const o = input as unknown as Record<string, unknown>;
+  const tag = Object.prototype.toString.call(input).slice(8, -1);
+  if (typeof o.arrayBuffer === 'function') {
+    const name = typeof o.name === 'string' && o.name ? ` ${o.name}` : '';
+    return `<${tag}${name} ${o.type || 'untyped'}, ${o.size} bytes>`;
+  }
+  if (typeof o.naturalWidth === 'number') {
+    const src = typeof o.currentSrc === 'string' && o.currentSrc ? ` ${o.currentSrc.slice(0, 80)}` : '';
+    return `<${tag}${src} ${o.naturalWidth}x${o.naturalHeight}>`;
+  }
+  if (typeof o.channels === 'number') return `<raw ${o.width}x${o.height}x${o.channels}>`;
+  return `<${tag} ${o.width}x${o.height}>`;
 }
 
 /** How a model reads its images: the resize mode and the decoder's limits. */

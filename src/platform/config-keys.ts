@@ -14,6 +14,8 @@ export const POWER_MODES = ['efficient', 'balanced', 'performance'] as const;
 export type PowerMode = (typeof POWER_MODES)[number];
 export const FEATURE_LEVELS = ['low', 'medium', 'high'] as const;
 export type FeatureLevel = (typeof FEATURE_LEVELS)[number];
+export const WEBNN_DEVICE_TYPES = ['cpu', 'gpu', 'npu'] as const;
+export type WebnnDeviceType = (typeof WEBNN_DEVICE_TYPES)[number];
 export const LOAD_STRATEGIES = ['eager', 'lazy'] as const;
 export type LoadStrategy = (typeof LOAD_STRATEGIES)[number];
 
@@ -62,6 +64,8 @@ export interface PlatformConfig {
    * that just finished gives its cores back at once to the next one (see FAMILY_DEFAULTS).
    */
   threadSpinning?: boolean;
+  /** mmrt (WebNN): the MLContext device; default the first the browser offers of gpu, npu, cpu. */
+  webnnDeviceType?: WebnnDeviceType;
   /** Per-component sections, keyed by component name or section alias (`vision_encoder`, `language_model`, `text_encoder`). */
   components?: Record<string, ComponentConfig>;
 }
@@ -275,9 +279,9 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, ConfigKeySpec>> = {
     'shaderPrecompile',
     'shader_precompile',
     BOOL,
-    ['webgpu'],
+    WEB_ORT,
     ANY,
-    'loading plan warmup=true: one run on dummy inputs at load compiles the shaders before the first real input',
+    'loading plan warmup=true: one run on dummy inputs at load (WebGPU compiles its shaders, WASM/WebNN allocate) before the first real input; NaN/Inf there moves an auto plan to the next platform',
   ),
   optimizeForBrowser: spec(
     'optimizeForBrowser',
@@ -353,6 +357,15 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, ConfigKeySpec>> = {
     NODE_PLATFORMS,
     ANY,
     "session option session.intra_op.allow_spinning (Node): false stops one session's idle threads from spinning while another session runs",
+    'mmrt',
+  ),
+  webnnDeviceType: spec(
+    'webnnDeviceType',
+    'webnn_device_type',
+    { kind: 'enum', values: WEBNN_DEVICE_TYPES },
+    ['webnn'],
+    ANY,
+    'WebNN EP deviceType (MLContext cpu | gpu | npu); default the first the browser can create of gpu, npu, cpu',
     'mmrt',
   ),
 };

@@ -6,7 +6,9 @@
  * - WebGPU: an adapter from `navigator.gpu.requestAdapter()`; its vendor, the `shader-f16`
  *   feature (fp16 shaders) and the `maxBufferSize` / `maxStorageBufferBindingSize` limits
  *   (the largest weight tensor a single buffer can hold).
- * - WebNN: `navigator.ml` present.
+ * - WebNN: `navigator.ml` present and an MLContext created for at least one device type
+ *   (Chromium exposes `navigator.ml` behind its flag even where no backend exists, and
+ *   `createContext` then fails with "WebNN is not supported on this platform").
  * - WASM: SIMD and threads proven by validating two tiny modules that use them (the same
  *   probes as the wasm-feature-detect library); threads are only usable when the page is
  *   `crossOriginIsolated` (SharedArrayBuffer). onnxruntime-web ships only SIMD builds, so the
@@ -35,7 +37,7 @@ export interface GpuAdapterLike {
 
 export interface NavigatorLike {
   readonly gpu?: { requestAdapter(options?: { powerPreference?: string }): Promise<GpuAdapterLike | null> };
-  readonly ml?: unknown;
+  readonly ml?: { createContext?(options?: { deviceType?: string }): Promise<unknown> } | null;
   readonly hardwareConcurrency?: number;
   /** GiB, rounded by the browser (Chrome caps it at 8). */
   readonly deviceMemory?: number;
@@ -97,20 +99,49 @@ async function detectGpu(nav: NavigatorLike): Promise<{ gpu?: GpuInfo; reason?: 
   };
 }
 
+const WEBNN_DEVICES = ['cpu', 'gpu', 'npu'] as const;
+
+/** The WebNN device types an MLContext can be created for, or why none can. */
+async function detectWebnn(
+  nav: NavigatorLike,
+): Promise<{ devices: ('cpu' | 'gpu' | 'npu')[]; reason?: string }> {
+  const ml = nav.ml;
+  if (ml === undefined || ml === null) {
+    return { devices: [], reason: 'navigator.ml is absent (WebNN not enabled in this browser)' };
+  }
+  if (typeof ml.createContext !== 'function')
+    return { devices: [], reason: 'navigator.ml has no createContext' };
+  const devices: ('cpu' | 'gpu' | 'npu')[] = [];
+  const errors: string[] = [];
+  for (const deviceType of WEBNN_DEVICES) {
+    try {
+      const context = (await ml.createContext({ deviceType })) as { destroy?: () => void } | undefined;
+      context?.destroy?.();
+      devices.push(deviceType);
+    } catch (e) {
+      errors.push(`${deviceType}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return devices.length > 0
+    ? { devices }
+    : { devices, reason: `navigator.ml.createContext failed for every device type (${errors.join('; ')})` };
+}
+
 export async function detectWeb(input: WebDetectInput): Promise<HostCapabilities> {
   const nav = input.navigator;
   const wasmSimd = validates(input.webAssembly, WASM_SIMD_PROBE);
   const wasmThreads = validates(input.webAssembly, WASM_THREADS_PROBE);
   const crossOriginIsolated = input.crossOriginIsolated === true;
   const { gpu, reason: gpuReason } = await detectGpu(nav);
-  const webnn = nav.ml !== undefined && nav.ml !== null;
+  const nn = await detectWebnn(nav);
+  const webnn = nn.devices.length > 0;
   const providers: ProviderStatus[] = [
     { name: 'webgpu', bundled: true, usable: !!gpu, ...(gpuReason && { reason: gpuReason }) },
     {
       name: 'webnn',
       bundled: true,
       usable: webnn,
-      ...(!webnn && { reason: 'navigator.ml is absent (WebNN not enabled in this browser)' }),
+      ...(nn.reason && { reason: nn.reason }),
     },
     {
       name: 'wasm',
@@ -136,6 +167,6 @@ export async function detectWeb(input: WebDetectInput): Promise<HostCapabilities
     memory: { totalBytes: nav.deviceMemory ? nav.deviceMemory * 1024 ** 3 : 0 },
     gpus: gpu ? [gpu] : [],
     providers,
-    web: { webgpu: !!gpu, webnn, wasmSimd, wasmThreads, crossOriginIsolated },
+    web: { webgpu: !!gpu, webnn, wasmSimd, wasmThreads, crossOriginIsolated, webnnDevices: nn.devices },
   };
 }

@@ -40,6 +40,9 @@ export interface PlanRequest {
   readonly families?: readonly FamilySpec[];
 }
 
+/** Where `shader_precompile` turns on a warm-up run at load (onnxruntime-web's platforms). */
+const WARMUP_PLATFORMS: readonly PlatformName[] = ['webgpu', 'webnn', 'wasm'];
+
 /** Frames per clip for `temporal_resolution` words. */
 export const TEMPORAL_FRAMES = { low: 4, medium: 8, high: 16 } as const;
 
@@ -74,7 +77,9 @@ function estimateFor(
   cs: readonly BudgetComponent[],
   s: PlatformConfig,
   gen: PlatformPlan['generation'],
-  frames?: number,
+  frames: number | undefined,
+  /** onnxruntime-web runs one session at a time: encoders never hold activations together. */
+  oneRunAtATime: boolean,
 ): MemoryEstimate {
   return estimateMemory({
     dims: pkg.dims,
@@ -88,7 +93,8 @@ function estimateFor(
     ...(gen?.kvCache && { kvCache: { maxLength: gen.maxLength } }),
     decoderTokens: gen?.maxLength ?? 0,
     ...(frames !== undefined && { frames }),
-    parallelEncoders: hasTrait(pkg.familySpec, 'dual-encoder') && !!s.parallelEncoderExecution,
+    parallelEncoders:
+      hasTrait(pkg.familySpec, 'dual-encoder') && !!s.parallelEncoderExecution && !oneRunAtATime,
   });
 }
 
@@ -176,7 +182,8 @@ export function planForPlatform(
     info: pkg.components[c.name]!,
     variant: c.variant,
   }));
-  const estimate = (cs: readonly BudgetComponent[]) => estimateFor(pkg, cs, s, gen, frames);
+  const estimate = (cs: readonly BudgetComponent[]) =>
+    estimateFor(pkg, cs, s, gen, frames, ortPackage === 'onnxruntime-web');
   let memory = estimate(start);
   const finalVariant = new Map<string, ComponentVariant>(start.map((c) => [c.name, c.variant]));
   let downgraded: ReadonlySet<string> = new Set();
@@ -203,6 +210,7 @@ export function planForPlatform(
       spec: c.spec,
       precision: variant.precision,
       ortPackage,
+      textDims: pkg.dims.text,
     });
     warnings.push(...sess.notes);
     const load = componentLoadStrategy(resolved, c.name, c.spec);
@@ -223,7 +231,7 @@ export function planForPlatform(
       session: sess.session,
       loadStrategy: load?.value ?? 'eager',
       loadSource: load ? `${load.source} (${load.key})` : 'default',
-      warmup: platform === 'webgpu' && !!s.shaderPrecompile,
+      warmup: WARMUP_PLATFORMS.includes(platform) && !!s.shaderPrecompile,
       memory: memory.components[c.name]!,
     };
   });
@@ -236,12 +244,20 @@ export function planForPlatform(
       spec,
       precision,
       ortPackage,
+      textDims: pkg.dims.text,
     }),
   );
   const eager = components.filter((c) => c.loadStrategy === 'eager');
   const order = s.progressiveLoading
     ? [...eager].sort((a, b) => ROLE_LOAD_ORDER.indexOf(a.role) - ROLE_LOAD_ORDER.indexOf(b.role))
     : eager;
+  const parallelEncoders = hasTrait(family, 'dual-encoder') && !!s.parallelEncoderExecution;
+  const oneRunAtATime = ortPackage === 'onnxruntime-web';
+  if (parallelEncoders && oneRunAtATime && settings.parallelEncoderExecution?.source === 'user') {
+    warnings.push(
+      'parallel_encoder_execution: onnxruntime-web runs one session at a time per WebAssembly instance ("Session already started"), so the encoders run one after the other',
+    );
+  }
   const threads = components[0]?.session.intraOpNumThreads;
   if (threads !== undefined) {
     settings.intraOpNumThreads = {
@@ -262,7 +278,7 @@ export function planForPlatform(
     settings,
     family: {
       batchSize: s.batchSize ?? 1,
-      parallelEncoderExecution: hasTrait(family, 'dual-encoder') && !!s.parallelEncoderExecution,
+      parallelEncoderExecution: parallelEncoders && !oneRunAtATime,
     },
     ...(gen && { generation: gen }),
     ...(frames !== undefined && { video: { frames } }),

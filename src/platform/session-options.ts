@@ -46,6 +46,18 @@ export interface ProviderContext {
   readonly spec: ComponentSpec;
   readonly precision: Precision;
   readonly ortPackage: OrtPackage;
+  /** The text tower's geometry (`config.json`): decoder layers, maximum positions. */
+  readonly textDims?: { readonly layers?: number; readonly maxPositions?: number };
+}
+
+/** WebNN devices in the order mmrt prefers them when nobody asked (a GPU or NPU beats the CPU). */
+const WEBNN_PREFERENCE = ['gpu', 'npu', 'cpu'] as const;
+
+/** The WebNN device: asked for, else the first the browser could create, else cpu. */
+export function webnnDevice(ctx: Pick<ProviderContext, 'settings' | 'caps'>): 'cpu' | 'gpu' | 'npu' {
+  if (ctx.settings.webnnDeviceType) return ctx.settings.webnnDeviceType;
+  const have = ctx.caps.web?.webnnDevices ?? [];
+  return WEBNN_PREFERENCE.find((d) => have.includes(d)) ?? 'cpu';
 }
 
 export interface ComponentSessionPlan {
@@ -115,14 +127,13 @@ const PROVIDERS: Readonly<Record<PlatformName, ProviderBuilder>> = {
     }
     return [{ name: 'qnn', options }];
   },
-  // The brief: "WebNN provides CPU-accelerated inference".
-  webnn: ({ settings }) => [
+  webnn: (ctx) => [
     {
       name: 'webnn',
       options: {
-        deviceType: 'cpu',
-        ...(settings.powerEfficient !== undefined && {
-          powerPreference: settings.powerEfficient ? 'low-power' : 'high-performance',
+        deviceType: webnnDevice(ctx),
+        ...(ctx.settings.powerEfficient !== undefined && {
+          powerPreference: ctx.settings.powerEfficient ? 'low-power' : 'high-performance',
         }),
       },
     },
@@ -170,6 +181,31 @@ export function componentSessionPlan(ctx: ProviderContext): ComponentSessionPlan
     if (ctx.ortPackage === 'onnxruntime-node') {
       notes.push(
         'compute_shader_optimizations: onnxruntime-node ignores freeDimensionOverrides, so batch_size stays dynamic',
+      );
+    }
+  }
+  if (ctx.platform === 'webnn') {
+    // WebNN compiles static graphs: every free dimension must be pinned, or the nodes fall
+    // back to the WASM kernels. One image or text per call; texts padded to the maximum length.
+    const max = ctx.textDims?.maxPositions;
+    session.freeDimensionOverrides = {
+      batch_size: s.batchSize ?? 1,
+      ...(ctx.spec.role === 'text' && max !== undefined && { sequence_length: max }),
+    };
+  }
+  if (ctx.platform === 'webgpu' && ctx.spec.stage === 'decoder' && ctx.ortPackage === 'onnxruntime-web') {
+    // The KV cache stays on the GPU between decode steps (the next step reads it from there).
+    const layers = ctx.textDims?.layers;
+    if (layers !== undefined) {
+      const present: Record<string, 'gpu-buffer'> = {};
+      for (let i = 0; i < layers; i++) {
+        present[`present.${i}.key`] = 'gpu-buffer';
+        present[`present.${i}.value`] = 'gpu-buffer';
+      }
+      session.preferredOutputLocation = present;
+    } else {
+      notes.push(
+        `"${ctx.component}": config.json gives no num_hidden_layers, so present.* outputs come back to the CPU after every step`,
       );
     }
   }

@@ -25,6 +25,11 @@ export interface SessionOptions {
   executionMode?: 'sequential' | 'parallel';
   /** Pin symbolic dimensions (e.g. `{ batch_size: 1 }`) so ORT can plan memory and fuse more. */
   freeDimensionOverrides?: Readonly<Record<string, number>>;
+  /**
+   * onnxruntime-web: outputs to leave on the device (`gpu-buffer`), by name; a decoder's
+   * `present.*` there never round-trip through JavaScript between steps.
+   */
+  preferredOutputLocation?: Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
   /** Ask ORT to write the optimized graph here (the host decides where the cache lives). */
   optimizedModelFilePath?: string;
   /** External weight files for models passed as bytes (browser); paths for Node are found by ORT. */
@@ -198,6 +203,7 @@ function toOrtOptions(spec: SessionSpec): InferenceSession.SessionOptions {
   if (spec.executionMode) o.executionMode = spec.executionMode;
   if (spec.freeDimensionOverrides) o.freeDimensionOverrides = { ...spec.freeDimensionOverrides };
   if (spec.optimizedModelFilePath) o.optimizedModelFilePath = spec.optimizedModelFilePath;
+  if (spec.preferredOutputLocation) o.preferredOutputLocation = { ...spec.preferredOutputLocation };
   if (spec.externalData) o.externalData = spec.externalData as never;
   if (spec.enableCpuMemArena !== undefined) o.enableCpuMemArena = spec.enableCpuMemArena;
   if (spec.enableMemPattern !== undefined) o.enableMemPattern = spec.enableMemPattern;

@@ -254,6 +254,27 @@ describe('progress', () => {
     expect(feeds.pixel_values!.dims).toEqual([1, 3, 8, 8]);
     expect(feeds.pixel_values_fp16!.type).toBe('float16');
   });
+
+  it("gives a decode step's shapes with pastLength 1, which the tiny VLM's decoder runs", async () => {
+    const { createSession } = await import('../../src/runtime/session.js');
+    const { DEFAULT_VLM_MODEL } = await import('../../src/cli/paths.js');
+    const { join } = await import('node:path');
+    const session = await createSession(ort, {
+      name: 'decoder_model_merged',
+      model: join(DEFAULT_VLM_MODEL, 'onnx', 'decoder_model_merged.onnx'),
+      intraOpNumThreads: 1,
+    });
+    try {
+      const feeds = dummyFeeds(ort, session.inputs, { pastLength: 1 });
+      expect(feeds['past_key_values.0.key']!.dims).toEqual([1, 2, 1, 16]);
+      expect(feeds.attention_mask!.dims).toEqual([1, 2]);
+      expect([...(feeds.position_ids!.data as BigInt64Array)]).toEqual([1n]);
+      const out = await session.run(feeds);
+      expect(out['present.0.key']!.dims).toEqual([1, 2, 2, 16]);
+    } finally {
+      await session.release();
+    }
+  });
 });
 
 describe('abort and failure', () => {

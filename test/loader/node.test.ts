@@ -10,7 +10,8 @@ import { loaderSpecFromPackage } from '../../src/loader/spec.js';
 import type { LoadProgress } from '../../src/loader/types.js';
 import { HubClient, HubModelFiles } from '../../src/node/hub/index.js';
 import { describePackage } from '../../src/families/registry.js';
-import { createLoader, nodeHost } from '../../src/node/index.js';
+import type { OrtModule } from '../../src/host/host.js';
+import { createLoader, createPlacement, nodeHost } from '../../src/node/index.js';
 import { ort } from '../../src/node/ort.js';
 import { startFakeHub } from '../hub/fake-hub.js';
 import { cleanupTmp, openPackage, tmpDir, trackedHost, vlmFiles, writePackage } from './fixtures.js';
@@ -214,5 +215,120 @@ describe('the platform plan drives the loader', () => {
     // Later components follow the platform now in use.
     expect((await l.session('decoder_model_merged')).providers).toEqual(['cpu']);
     await l.dispose();
+  });
+
+  it("under 'auto', a first run (the warm-up) that returns NaN moves the component to the next platform", async () => {
+    const dir = await writePackage(vlmFiles());
+    // A provider that creates and runs but computes garbage: sessions asked for CUDA run on
+    // the CPU here and hand back NaN.
+    const nanOnCuda: OrtModule = {
+      ...ort,
+      InferenceSession: {
+        async create(model, options) {
+          const eps = (options?.executionProviders ?? []).map((p) => (typeof p === 'string' ? p : p.name));
+          const session = await ort.InferenceSession.create(model, {
+            ...options,
+            executionProviders: ['cpu'],
+          });
+          if (!eps.includes('cuda')) return session;
+          return new Proxy(session, {
+            get(target, key) {
+              if (key === 'run')
+                return async (...args: Parameters<typeof target.run>) => {
+                  const out = await target.run(...args);
+                  return Object.fromEntries(
+                    Object.entries(out).map(([k, t]) => [
+                      k,
+                      t.type === 'float32'
+                        ? new ort.Tensor('float32', new Float32Array(t.size).fill(Number.NaN), t.dims)
+                        : t,
+                    ]),
+                  );
+                };
+              const v = Reflect.get(target, key, target);
+              return typeof v === 'function' ? v.bind(target) : v;
+            },
+          });
+        },
+      },
+    };
+    const hostOptions = { cacheDir: await tmpDir(), ort: nanOnCuda };
+    const placement = await createPlacement({
+      model: dir,
+      platform: 'auto',
+      candidates: ['cuda', 'cpu'],
+      host: hostOptions,
+    });
+    const l = new MultimodalLoader({
+      package: placement.package,
+      plan: placement,
+      host: nodeHost(hostOptions),
+      warmup: true,
+    });
+    await l.load();
+    expect(placement.fallbacks.map((f) => [f.from, f.to, f.component, f.code])).toEqual([
+      ['cuda', 'cpu', 'vision_encoder', 'SESSION_OUTPUT_INVALID'],
+    ]);
+    expect((await l.session('vision_encoder')).providers).toEqual(['cpu']);
+    await l.dispose();
+  });
+
+  it("under 'auto', a first run that throws moves the component; on a named platform it stays a warning", async () => {
+    const dir = await writePackage(vlmFiles());
+    const throwsOnCuda: OrtModule = {
+      ...ort,
+      InferenceSession: {
+        async create(model, options) {
+          const eps = (options?.executionProviders ?? []).map((p) => (typeof p === 'string' ? p : p.name));
+          const session = await ort.InferenceSession.create(model, {
+            ...options,
+            executionProviders: ['cpu'],
+          });
+          if (!eps.includes('cuda')) return session;
+          return new Proxy(session, {
+            get(target, key) {
+              if (key === 'run')
+                return async () => {
+                  throw new Error('kernel launch failed');
+                };
+              const v = Reflect.get(target, key, target);
+              return typeof v === 'function' ? v.bind(target) : v;
+            },
+          });
+        },
+      },
+    };
+    const hostOptions = { cacheDir: await tmpDir(), ort: throwsOnCuda };
+    const auto = await createPlacement({
+      model: dir,
+      platform: 'auto',
+      candidates: ['cuda', 'cpu'],
+      host: hostOptions,
+    });
+    const l = new MultimodalLoader({
+      package: auto.package,
+      plan: auto,
+      host: nodeHost(hostOptions),
+      warmup: true,
+    });
+    await l.load();
+    expect(auto.fallbacks.map((f) => [f.from, f.to, f.code])).toEqual([
+      ['cuda', 'cpu', 'SESSION_RUN_FAILED'],
+    ]);
+    await l.dispose();
+
+    const named = await createPlacement({ model: dir, platform: 'cuda', host: hostOptions });
+    const warnings: string[] = [];
+    const m = new MultimodalLoader({
+      package: named.package,
+      plan: named,
+      host: nodeHost(hostOptions),
+      warmup: true,
+      onWarning: (w) => warnings.push(w),
+    });
+    await m.load();
+    expect(named.fallbacks).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/warm-up of "vision_encoder" failed .*kernel launch failed/);
+    await m.dispose();
   });
 });

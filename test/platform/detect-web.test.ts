@@ -29,7 +29,12 @@ describe('browser detection (host-free, from plain objects)', () => {
           requestAdapter: async () =>
             adapter(['shader-f16', 'timestamp-query'], { vendor: 'nvidia', architecture: 'ampere' }),
         },
-        ml: {},
+        ml: {
+          createContext: async (o?: { deviceType?: string }) => {
+            if (o?.deviceType === 'npu') throw new Error('no NPU');
+            return {};
+          },
+        },
         hardwareConcurrency: 12,
         deviceMemory: 8,
         userAgent: 'Chrome/130',
@@ -55,6 +60,7 @@ describe('browser detection (host-free, from plain objects)', () => {
       wasmSimd: true,
       wasmThreads: true,
       crossOriginIsolated: true,
+      webnnDevices: ['cpu', 'gpu'],
     });
     expect(caps.providers.map((p) => [p.name, p.usable])).toEqual([
       ['webgpu', true],
@@ -116,5 +122,21 @@ describe('browser detection (host-free, from plain objects)', () => {
     expect(absent.providers[0]!.reason).toMatch(/navigator\.gpu is absent/);
     expect(absent.cpu.logicalCores).toBe(1);
     expect(absent.memory.totalBytes).toBe(0);
+  });
+
+  it('counts WebNN only when an MLContext can be created (Chromium exposes navigator.ml without a backend)', async () => {
+    const unsupported = async () => {
+      throw new Error("Failed to execute 'createContext' on 'ML': WebNN is not supported on this platform.");
+    };
+    const caps = await detectWeb({
+      navigator: { ml: { createContext: unsupported } },
+      webAssembly: WebAssembly,
+    });
+    const webnn = caps.providers.find((p) => p.name === 'webnn')!;
+    expect(webnn.usable).toBe(false);
+    expect(webnn.reason).toMatch(
+      /createContext failed for every device type .*not supported on this platform/,
+    );
+    expect(caps.web?.webnnDevices).toEqual([]);
   });
 });

@@ -85,6 +85,8 @@ async function createClip(
   // A WebGPU plan may pin the batch dimension; texts must then come in batches of that size.
   const pinned = plan?.components.find((c) => c.session.freeDimensionOverrides?.batch_size)?.session
     .freeDimensionOverrides?.batch_size;
+  // A WebNN plan pins the text length too (static graphs): texts are then padded to it.
+  const pinnedLength = plan?.components.some((c) => c.session.freeDimensionOverrides?.sequence_length);
   const split = pkg.layout.includes('text_model');
   const hasCombined = loader.components.includes('model');
   const wantsScale = options.logitScale === undefined && options.logitBias === undefined;
@@ -121,7 +123,8 @@ async function createClip(
         planned: {
           batchSize: plan.family.batchSize,
           parallelEncoders: plan.family.parallelEncoderExecution,
-          ...(pinned !== undefined && { textBatchSize: pinned }),
+          ...(pinned !== undefined && { textBatchSize: pinned, pinnedBatch: pinned }),
+          ...(pinnedLength && { textPadding: 'max_length' as const }),
         },
       }),
       ...(onWarning && { onWarning }),

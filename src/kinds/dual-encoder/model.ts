@@ -69,6 +69,13 @@ export interface PlannedClipSettings {
   readonly parallelEncoders?: boolean;
   /** Texts per text call when the plan pins the batch dimension. */
   readonly textBatchSize?: number;
+  /**
+   * The batch dimension the plan pins (WebGPU's compute_shader_optimizations, WebNN): a last,
+   * smaller chunk is padded up to it (zero images, empty texts) and the padding dropped after.
+   */
+  readonly pinnedBatch?: number;
+  /** 'max_length' when the plan pins the text length (WebNN's static shapes). Default: the style's. */
+  readonly textPadding?: DualEncoderStyle['textPadding'];
 }
 
 /** The model's own options (the plan decides batch size and parallel encoders). */
@@ -151,20 +158,24 @@ export class ClipModel implements LoadedModel {
   private readonly sessions: ClipTowers;
   private readonly config: Record<string, unknown>;
   private readonly textCache: ByteLru<Float32Array> | undefined;
+  private readonly pinnedBatch: number | undefined;
   private scale: Promise<{ scale: number; bias: number }> | undefined;
   readonly timings: ClipTimings = { textMs: 0, visionMs: 0, decodeMs: 0, preprocessMs: 0, stallMs: 0 };
   private readonly opts: Required<Omit<ClipOptions, 'logitScale' | 'logitBias' | 'onLogitScale'>> &
     Pick<ClipOptions, 'logitScale' | 'logitBias' | 'onLogitScale'> &
-    Required<Omit<PlannedClipSettings, 'textBatchSize'>> & {
+    Required<Omit<PlannedClipSettings, 'textBatchSize' | 'textPadding' | 'pinnedBatch'>> & {
       readonly onWarning?: (message: string) => void;
     };
 
   constructor(parts: ClipParts, options: ClipOptions = {}) {
     this.modelId = parts.modelId;
+    this.pinnedBatch = parts.planned?.pinnedBatch;
     this.family = parts.family;
     this.tokenizer = parts.tokenizer;
     this.loader = parts.loader;
-    this.style = parts.style;
+    this.style = parts.planned?.textPadding
+      ? { ...parts.style, textPadding: parts.planned.textPadding }
+      : parts.style;
     this.host = parts.images;
     this.sessions = parts.sessions;
     this.config = parts.config;
@@ -234,7 +245,9 @@ export class ClipModel implements LoadedModel {
     return `${this.modelId}\u0000${text}`;
   }
 
-  private async runText(texts: string[]): Promise<Float32Array[]> {
+  private async runText(given: string[]): Promise<Float32Array[]> {
+    const pad = this.pinnedBatch !== undefined ? Math.max(0, this.pinnedBatch - given.length) : 0;
+    const texts = pad > 0 ? [...given, ...new Array<string>(pad).fill('')] : given;
     const batch = this.tokenizer.encodeBatch(texts, {
       padding: this.style.textPadding,
       onWarning: this.opts.onWarning,
@@ -256,7 +269,7 @@ export class ClipModel implements LoadedModel {
       embeds = (await s.run(pick(s, feeds), ['text_embeds']))['text_embeds']!;
     }
     this.timings.textMs += performance.now() - t0;
-    return rows(embeds, texts.length);
+    return rows(embeds, texts.length).slice(0, given.length);
   }
 
   // ------------------------------------------------------------------ images
@@ -339,9 +352,15 @@ export class ClipModel implements LoadedModel {
     return pixels;
   }
 
-  private async runVision(pixels: Float32Array, n: number): Promise<Float32Array[]> {
+  private async runVision(given: Float32Array, real: number): Promise<Float32Array[]> {
     const { Tensor } = this.host.ort;
     const [c, h, w] = this.host.pixelShape;
+    const n = this.pinnedBatch !== undefined ? Math.max(real, this.pinnedBatch) : real;
+    let pixels = given;
+    if (n > real) {
+      pixels = new Float32Array(n * c * h * w);
+      pixels.set(given);
+    }
     const feeds: Record<string, Tensor> = { pixel_values: new Tensor('float32', pixels, [n, c, h, w]) };
     const t0 = performance.now();
     let embeds: Tensor;
@@ -358,7 +377,7 @@ export class ClipModel implements LoadedModel {
       embeds = (await s.run(pick(s, feeds), ['image_embeds']))['image_embeds']!;
     }
     this.timings.visionMs += performance.now() - t0;
-    return rows(embeds, n);
+    return rows(embeds, n).slice(0, real);
   }
 
   // ------------------------------------------------------------------ tasks

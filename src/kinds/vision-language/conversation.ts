@@ -137,7 +137,8 @@ export class Conversation {
         const preprocessMs = performance.now() - t0;
         const plan = this.engine.plan(messages, images);
         const reuse = reusablePrefix(this.state, plan, images);
-        const past = reuse > 0 ? this.state!.cache.truncate(this.engine.parts.ort, reuse) : undefined;
+        const ort = this.engine.parts.ort;
+        const past = reuse > 0 ? (await this.state!.cache.toHost(ort)).truncate(ort, reuse) : undefined;
         const { results, outcome } = await this.engine.run(
           [{ plan, images, ...(past ? { past } : {}) }],
           { ...this.options.generation, ...genOptions },
@@ -147,6 +148,7 @@ export class Conversation {
         );
         const result = results[0]!;
         this.history = [...messages, { role: 'assistant', content: result.text }];
+        this.state?.cache.dispose();
         // The cache now covers the prompt and every generated token but the last.
         this.state = {
           ids: [...plan.ids, ...result.tokenIds.slice(0, -1)],
@@ -181,6 +183,7 @@ export class Conversation {
   /** Back to the system message alone; frees the cache. */
   reset(): void {
     this.history = this.options.system ? [{ role: 'system', content: this.options.system }] : [];
+    this.state?.cache.dispose();
     this.state = undefined;
   }
 

@@ -176,13 +176,14 @@ export class LlavaModel implements LoadedModel {
       const images = await this.engine.prepareImages(imagesOf(messages), options.signal);
       const preprocessMs = performance.now() - t0;
       const plan = this.engine.plan(messages, images);
-      const { results } = await this.engine.run(
+      const { results, outcome } = await this.engine.run(
         [{ plan, images }],
         options,
         startedAt,
         preprocessMs,
         (_r, d) => emit(d),
       );
+      outcome.cache.dispose();
       return results[0]!;
     });
   }
@@ -221,7 +222,9 @@ export class LlavaModel implements LoadedModel {
     );
     const preprocessMs = performance.now() - t0;
     const rows = chats.map((m, i) => ({ plan: this.engine.plan(m, prepared[i]!), images: prepared[i]! }));
-    return (await this.engine.run(rows, options, startedAt, preprocessMs)).results;
+    const { results, outcome } = await this.engine.run(rows, options, startedAt, preprocessMs);
+    outcome.cache.dispose();
+    return results;
   }
 
   /** A multi-turn chat that reuses its KV cache from turn to turn. */

@@ -7,7 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { DownloadError, isMmrtError } from '../../errors.js';
 import { checksumFromEtag, normalizeEtag } from '../../hub/checksum.js';
-import { hubFileUrl, hubListingUrl, validateRepoFilePath } from '../../hub/reference.js';
+import { parseHubListing } from '../../hub/listing.js';
+import { hubFileUrl, hubListingUrl } from '../../hub/reference.js';
 import { abortError, sleep } from './abort.js';
 import { type FileCachePaths, RepoCacheLayout } from './cache-layout.js';
 import { downloadToCache } from './download.js';
@@ -291,35 +292,14 @@ export class HubClient {
 
 /** The hub's `{ sha, siblings: [{ rfilename, size?, lfs?: { size } }] }`, validated. */
 export function parseListing(body: unknown, repo: string, revision: string, url: string): RepoListing {
-  const b = body as { sha?: unknown; siblings?: unknown } | null;
-  if (!b || typeof b !== 'object' || !Array.isArray(b.siblings)) {
-    throw new DownloadError(
-      'DOWNLOAD_FAILED',
-      `Hub listing for ${repo}@${revision} has no "siblings" array`,
-      {
-        value: url,
-        hint: 'Check MMRT_HUB_ENDPOINT points at a Hugging Face compatible hub.',
-      },
-    );
-  }
-  const files: { path: string; size?: number }[] = [];
-  for (const s of b.siblings as { rfilename?: unknown; size?: unknown; lfs?: { size?: unknown } }[]) {
-    if (typeof s?.rfilename !== 'string') continue;
-    try {
-      validateRepoFilePath(s.rfilename);
-    } catch {
-      continue; // a name we could never download safely is not offered at all
-    }
-    const size =
-      typeof s.lfs?.size === 'number' ? s.lfs.size : typeof s.size === 'number' ? s.size : undefined;
-    files.push(size === undefined ? { path: s.rfilename } : { path: s.rfilename, size });
-  }
-  files.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  const listing = parseHubListing(body, `${repo}@${revision}`, url);
   return {
     repo,
     revision,
-    ...(typeof b.sha === 'string' ? { sha: b.sha } : {}),
-    files,
+    ...(listing.sha !== undefined ? { sha: listing.sha } : {}),
+    files: listing.files.map((f) =>
+      f.size === undefined ? { path: f.path } : { path: f.path, size: f.size },
+    ),
     fetchedAt: new Date().toISOString(),
   };
 }
