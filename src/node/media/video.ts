@@ -213,6 +213,18 @@ async function probe(where: Located, open: VideoOpenOptions, tools: Tools): Prom
     );
   }
   const stream = json.streams?.[0];
+  // ffmpeg also "reads" text (as ANSI art, `tty`) and still images (`image2`, `png_pipe`, ...).
+  const format = json.format.format_name ?? '';
+  if (format === 'tty' || format === 'image2' || format.endsWith('_pipe')) {
+    throw new InputError(
+      'VIDEO_DECODE_FAILED',
+      `${where.label} is not a video (ffmpeg reads it as ${format})`,
+      {
+        value: where.label,
+        valid: 'a video file (mp4, webm, mkv, mov, avi, ...); images go to the image APIs',
+      },
+    );
+  }
   if (!stream) {
     throw new InputError(
       'VIDEO_NO_STREAM',
