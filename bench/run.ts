@@ -14,6 +14,8 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
+  xclip:
+    'X-CLIP video classification: clips/s for short clips and a 10-minute video, sequential vs parallel segments, decode share',
 };
 
 function usage(): string {

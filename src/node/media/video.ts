@@ -284,6 +284,40 @@ async function probe(where: Located, open: VideoOpenOptions, tools: Tools): Prom
   };
 }
 
+/** Estimated cost of starting one ffmpeg process, and of decoding one frame of `pixels`. */
+const PROCESS_MS = 40;
+const frameMs = (pixels: number) => 2.5e-6 * pixels;
+const MAX_RUN = 256;
+
+/**
+ * Groups sorted frame picks into decoding runs (one ffmpeg process each). The next pick joins
+ * the current run when decoding through the gap costs less than a new process seeking to the
+ * pick's keyframe and decoding from there; no keyframe in the gap means seeking cannot help.
+ */
+export function planRuns(picks: readonly number[], keyIndex: readonly boolean[], pixels: number): number[][] {
+  const runs: number[][] = [];
+  const perFrame = frameMs(pixels);
+  let lastKey = 0;
+  const keyBefore: number[] = keyIndex.map((k, i) => {
+    if (k) lastKey = i;
+    return lastKey;
+  });
+  for (const i of picks) {
+    const cur = runs[runs.length - 1];
+    const prev = cur?.[cur.length - 1];
+    if (prev === undefined || cur!.length >= MAX_RUN) {
+      runs.push([i]);
+      continue;
+    }
+    const through = (i - prev) * perFrame;
+    const seek =
+      keyBefore[i]! > prev ? PROCESS_MS + (i - keyBefore[i]!) * perFrame : Number.POSITIVE_INFINITY;
+    if (through <= seek) cur!.push(i);
+    else runs.push([i]);
+  }
+  return runs;
+}
+
 function videoSource(where: Located, info: VideoInfo, open: VideoOpenOptions, tools: Tools): VideoSource {
   const times = info.frameTimes!;
   const keys = new Set(info.keyframeTimes);
@@ -393,18 +427,8 @@ function videoSource(where: Located, info: VideoInfo, open: VideoOpenOptions, to
         return frameAt(t);
       });
       const unique = [...new Set(wanted)].sort((a, b) => a - b);
-      // A run ends where a keyframe lies after its last pick and at or before the next one:
-      // seeking there is cheaper than decoding through the gap.
-      const runs: number[][] = [];
       const keysOnly = unique.every((i) => keyIndex[i]);
-      for (const i of unique) {
-        const cur = runs[runs.length - 1];
-        const prev = cur?.[cur.length - 1];
-        let split = prev === undefined;
-        if (!split && !keysOnly) for (let j = prev! + 1; j <= i && !split; j++) split = keyIndex[j]!;
-        if (split) runs.push([i]);
-        else cur!.push(i);
-      }
+      const runs = planRuns(unique, keyIndex, info.width * info.height);
       // Keyframes only: one process, reading only the keyframes.
       const batches = keysOnly ? [unique] : runs;
       const decoded = new Map<number, RgbImage>();
