@@ -31,7 +31,8 @@ export const SAMPLING_STRATEGIES = ['uniform', 'stride', 'fps', 'keyframes'] as 
 export interface SegmentOptions {
   /**
    * Longest segment in seconds: a longer video is cut into ceil(duration / seconds) equal
-   * segments. Default 10; `Infinity` keeps the whole video as one clip.
+   * segments (a duration within half a frame of a multiple counts as that multiple). Default 10;
+   * `Infinity` keeps the whole video as one clip.
    */
   readonly seconds?: number;
   /** At most this many segments (longer ones then). Default 1024. */
@@ -116,7 +117,9 @@ export function splitSegments(info: VideoInfo, options: SegmentOptions = {}): Ti
   const start = times[0] ?? 0;
   const end = Math.max(start + info.durationSec, times[times.length - 1] ?? 0);
   const span = end - start;
-  const count = Number.isFinite(seconds) ? Math.min(max, Math.max(1, Math.ceil(span / seconds - 1e-9))) : 1;
+  // Durations come from frame times: within half a frame of a whole number of segments is that number.
+  const slack = span / times.length / 2 / seconds;
+  const count = Number.isFinite(seconds) ? Math.min(max, Math.max(1, Math.ceil(span / seconds - slack))) : 1;
   return Array.from({ length: count }, (_, i) => ({
     startSec: start + (span * i) / count,
     endSec: i === count - 1 ? end : start + (span * (i + 1)) / count,

@@ -55,6 +55,7 @@ def write(out: str) -> None:
         "shapes-clip": "CLIP: ViT image tower + causal text tower, contrastive",
         "shapes-vlm": "LLaVA: the CLIP's vision tower + MLP projector + LLaMA decoder (GQA)",
         "shapes-llava-next": "the same VLM weights with LLaVA-Next any-resolution tiling",
+        "shapes-xclip": "X-CLIP: video-text, a coloured shape moving left/right/up/down (see its README)",
     }
     for d, files in m["sizes"].items():
         tot = sum(files.values())
@@ -132,6 +133,9 @@ def write(out: str) -> None:
     if "llava_next" in m:
         a("")
         a("LLaVA-Next (`shapes-llava-next/`): see `shapes-llava-next/README.md`.")
+    if os.path.exists(os.path.join(out, "shapes-xclip", "README.md")):
+        a("")
+        a("X-CLIP (`shapes-xclip/`, `make.py --only xclip`): see `shapes-xclip/README.md` and `docs/xclip.md`.")
     if bench:
         a("")
         a("## Bench-size generator (`--bench`, random weights, not committed)")
