@@ -359,7 +359,11 @@ function videoSource(where: Located, info: VideoInfo, open: VideoOpenOptions, to
         },
       );
     }
+    // One decoding thread per process (`-threads 1` before `-i`): runs decode in parallel as
+    // processes, and frame threads would only add latency and contend with ONNX Runtime's threads.
     const args = [
+      '-threads',
+      '1',
       '-nostdin',
       '-hide_banner',
       '-nostats',
