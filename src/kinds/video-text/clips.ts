@@ -42,10 +42,15 @@ export interface ClipBatch {
   readonly times: ReadonlyArray<readonly number[]>;
 }
 
-export interface ReadOptions {
+/** Which frames of which segments: the sampler's inputs. */
+export interface SamplingPlan {
   readonly frames: number;
   readonly sampling: FrameSampling;
   readonly segments: SegmentOptions;
+}
+
+export interface ReadOptions {
+  readonly frames: number;
   readonly batch: number;
   readonly parallel: boolean;
   readonly decodeConcurrency: number;
@@ -87,7 +92,7 @@ export async function openSource(
 }
 
 /** The segments of a probed video and the frames each shows the model. */
-export function planSegments(source: VideoSource, o: Pick<ReadOptions, 'frames' | 'sampling' | 'segments'>) {
+export function planSegments(source: VideoSource, o: SamplingPlan) {
   const windows = splitSegments(source.info, o.segments);
   return windows.map(
     (w, i): SegmentPlan => ({

@@ -24,7 +24,7 @@ import {
   checkSampling,
   frameCount,
 } from '../../media/frame-sampling.js';
-import { type VideoInput, describeInput } from '../../media/input.js';
+import type { VideoInput } from '../../media/input.js';
 import type { Session } from '../../runtime/session.js';
 import type { TextTokenizer } from '../../text/tokenizer.js';
 import { type ClipPipeline, type Timings, openSource, planSegments, readClips } from './clips.js';
@@ -306,8 +306,6 @@ export class XclipModel implements LoadedModel {
         this.parts.pipeline,
         {
           frames,
-          sampling,
-          segments: {},
           batch: options.segmentBatch ?? this.defaults.segmentBatch,
           parallel: options.parallelSegments ?? this.defaults.parallelSegments,
           decodeConcurrency: this.defaults.decodeConcurrency,
@@ -434,11 +432,6 @@ export class XclipModel implements LoadedModel {
       };
     });
     return hits.sort((a, b) => b.score - a.score).slice(0, k);
-  }
-
-  /** describeInput for videos, exported for callers that label results. */
-  static describe(video: VideoInput): string {
-    return describeInput(video);
   }
 }
 
