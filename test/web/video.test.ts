@@ -158,6 +158,10 @@ describe.skipIf(!existsSync(CHROMIUM))('browser video decoding (headless Chromiu
         return { code: (e as { code?: string }).code, message: (e as Error).message };
       }
     }, `${base}/h264.mp4`);
+    // Which path this Chromium took (its H.264 support depends on how it was built).
+    console.log(
+      `[web-video] H.264 mp4 via WebCodecs: ${'code' in outcome ? `refused: ${outcome.message}` : 'decoded'}`,
+    );
     if ('code' in outcome)
       expect(outcome).toMatchObject({ code: 'VIDEO_DECODE_FAILED', message: /avc|h264/i });
     else expect(Math.round(outcome.mean! / 8)).toBe(7);
