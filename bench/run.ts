@@ -23,6 +23,8 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   suite:
     'every workload against @huggingface/transformers (and Pillow), fresh processes, rounds; the default',
   report: "regenerate the README's performance table and charts from bench/results/latest.json",
+  xclip:
+    'X-CLIP video classification: clips/s for short clips and a 10-minute video, sequential vs parallel segments, decode share',
 };
 
 function usage(): string {

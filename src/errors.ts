@@ -39,6 +39,12 @@ export type ErrorCode =
   | 'INPUT_INVALID'
   | 'INPUT_FETCH_FAILED'
   | 'INPUT_NOT_FOUND'
+  // videos
+  | 'VIDEO_DECODE_FAILED'
+  | 'VIDEO_NO_STREAM'
+  | 'VIDEO_EMPTY'
+  | 'VIDEO_TIMEOUT'
+  | 'VIDEO_DECODER_MISSING'
   // generation
   | 'CONTEXT_OVERFLOW'
   | 'IMAGE_TOKEN_MISMATCH'

@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExplain } from './commands/explain.js';
 import { registerServe } from './commands/serve.js';
+import { registerVideo } from './commands/video.js';
 
 const program = new Command();
 program.name('mmrt').description('multimodal models on ONNX Runtime').version('0.1.0');
@@ -19,6 +20,7 @@ registerClip(program);
 registerAsk(program);
 registerChat(program);
 registerServe(program);
+registerVideo(program);
 
 try {
   await program.parseAsync(process.argv);

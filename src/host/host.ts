@@ -6,7 +6,7 @@
  * memory. Nothing here may import `node:*` or touch DOM globals.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import type { ImageInput, VideoInput } from '../media/input.js';
+import type { EncodedVideo, ImageInput } from '../media/input.js';
 import type { AlphaMode } from '../media/pixels.js';
 import type { DecodeHint } from '../media/processor.js';
 import type { Session, SessionSpec } from '../runtime/session.js';
@@ -24,8 +24,13 @@ export interface Host {
   openModel(reference: string, options?: { readonly signal?: AbortSignal }): Promise<ModelFiles>;
   /** One image decoded to 8-bit RGB, as Python's `load_image` would see it. */
   decodeImage(input: ImageInput, options?: ImageDecodeOptions): Promise<RgbImage>;
-  /** Frames of a video at the times asked; absent where the host has no video decoder. */
-  decodeVideo?(input: VideoInput, options: VideoDecodeOptions): Promise<DecodedVideo>;
+  /**
+   * An encoded video opened for frame-accurate decoding: probed once (duration, the time of every
+   * frame, keyframes), then the frames at the times the core's sampler chose, decoded as often as
+   * needed and in parallel. Absent where the host has no video decoder (already decoded frames
+   * need none: the core reads them itself).
+   */
+  openVideo?(input: EncodedVideo, options?: VideoOpenOptions): Promise<VideoSource>;
   /** Small persistent values (the learned logit scale per model file, download bookkeeping). */
   readonly store: KeyValueStore;
   /** What this machine or browser offers: providers (probed), CPU, memory, GPUs. */
@@ -65,18 +70,56 @@ export interface ImageDecodeOptions {
   readonly fast?: DecodeHint;
 }
 
-export interface VideoDecodeOptions {
+/** Limits for one opened video; every one has a host default. Each bounds every probe and decode. */
+export interface VideoOpenOptions {
   readonly signal?: AbortSignal;
-  /** Seconds from the start of each frame wanted, in order. */
-  readonly timestamps: readonly number[];
+  /** Refuse videos whose frames have more pixels than this. Default 100 megapixels. */
   readonly maxPixels?: number;
+  /** Cap on fetched, data: URL or in-memory bytes. Default 64 MiB, as for images. */
+  readonly maxBytes?: number;
+  /** Network timeout for URLs, and the time limit of each probe or decode. Default 30 s / 120 s. */
+  readonly timeoutMs?: number;
+  /** Cap on the decoded bytes one `decode` call may return (frames x width x height x 3). Default 1 GiB. */
+  readonly maxDecodedBytes?: number;
 }
 
-export interface DecodedVideo {
-  readonly frames: readonly RgbImage[];
-  /** The time of each frame actually decoded (seconds). */
-  readonly timestamps: readonly number[];
+/** What a host learns about a video before decoding any frame. */
+export interface VideoInfo {
+  /** Seconds, from the first frame's presentation time to the end of the last frame. */
   readonly durationSec: number;
+  readonly width: number;
+  readonly height: number;
+  /** Average frame rate, when the container says. */
+  readonly fps?: number;
+  /**
+   * The presentation time (seconds, ascending) of every frame, when the host can list them
+   * without decoding (ffprobe's packets, a demuxer's samples). Samplers pick from these.
+   */
+  readonly frameTimes?: readonly number[];
+  /** Presentation times of the keyframes (ascending), when known. */
+  readonly keyframeTimes?: readonly number[];
+  /** e.g. 'h264', 'vp9'; and the container, e.g. 'mov,mp4,m4a,3gp,3g2,mj2', 'matroska,webm'. */
+  readonly codec?: string;
+  readonly container?: string;
+}
+
+/** A probed video, ready to decode frames from. `close()` releases what it holds (temp files). */
+export interface VideoSource {
+  /** Names the video in messages. */
+  readonly label: string;
+  readonly info: VideoInfo;
+  /**
+   * The frames shown at these times (seconds; any order, repeats allowed), full size, 8-bit RGB,
+   * one per time asked and in the order asked. A time past the end gives the last frame.
+   */
+  decode(timestamps: readonly number[], options?: { readonly signal?: AbortSignal }): Promise<DecodedFrames>;
+  close(): Promise<void>;
+}
+
+export interface DecodedFrames {
+  readonly frames: readonly RgbImage[];
+  /** The presentation time of each frame decoded (seconds), one per time asked. */
+  readonly timestamps: readonly number[];
 }
 
 /** A small key-value store: a folder in Node, the Cache API or OPFS in browsers, a Map in tests. */

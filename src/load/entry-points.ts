@@ -7,6 +7,7 @@ import type { LoadedModel } from '../families/family.js';
 import type { Host } from '../host/host.js';
 import type { ClipModel, ClipOptions } from '../kinds/dual-encoder/model.js';
 import type { LlavaModel, LlavaOptions } from '../kinds/vision-language/model.js';
+import type { XclipModel, XclipOptions } from '../kinds/video-text/model.js';
 import type { MultimodalLoader } from '../loader/loader.js';
 import type { Placement } from '../loader/placement.js';
 import { type LoadModelOptions, createLoader, loadModel } from './load-model.js';
@@ -21,6 +22,10 @@ export interface HostEntryPoints<H> {
   loadLlava(
     options: LoadModelOptions & { readonly host?: H; readonly llava?: LlavaOptions },
   ): Promise<LlavaModel>;
+  /** X-CLIP: videos ranked against texts, video embeddings, video search. */
+  loadXclip(
+    options: LoadModelOptions & { readonly host?: H; readonly xclip?: XclipOptions },
+  ): Promise<XclipModel>;
   /** A model of any family that mmrt runs. */
   loadModel(options: LoadModelOptions & { readonly host?: H }): Promise<LoadedModel>;
   /** The plan for a model on this host, without loading anything: `explain()`, `plan`. */
@@ -40,6 +45,11 @@ export function hostEntryPoints<H>(makeHost: (options: H | undefined) => Host): 
       loadModel<LlavaModel, LlavaOptions>(makeHost(o.host), o, o.llava, {
         kind: 'vision-language',
         what: 'LLaVA or LLaVA-Next',
+      }),
+    loadXclip: (o) =>
+      loadModel<XclipModel, XclipOptions>(makeHost(o.host), o, o.xclip, {
+        kind: 'video-text',
+        what: 'X-CLIP',
       }),
     loadModel: (o) => loadModel(makeHost(o.host), o),
     createPlacement: (o) => createPlacement(makeHost(o.host), o),

@@ -28,7 +28,17 @@ export type BrowserImage =
 export type ImageInput = string | URL | Uint8Array | ArrayBuffer | RawPixels | BrowserImage;
 
 /** A video: a path, encoded bytes, a URL, or its frames already decoded (in time order). */
-export type VideoInput = string | URL | Uint8Array | ArrayBuffer | readonly RawPixels[];
+export type VideoInput = EncodedVideo | readonly RawPixels[] | DecodedFramesInput;
+
+/** An encoded video (mp4, webm, ...): what a host's `openVideo` reads. */
+export type EncodedVideo = string | URL | Uint8Array | ArrayBuffer;
+
+/** Already decoded frames with their frame rate (plain arrays are read at 30 fps). */
+export interface DecodedFramesInput {
+  readonly frames: readonly RawPixels[];
+  /** Frames per second; frame i is shown at i / fps. */
+  readonly fps: number;
+}
 
 /** Short, printable name of an input for error messages (never the whole data: URL or buffer). */
 export function describeInput(input: ImageInput | VideoInput): string {
@@ -37,6 +47,7 @@ export function describeInput(input: ImageInput | VideoInput): string {
   if (input instanceof Uint8Array) return `<${input.byteLength} bytes>`;
   if (input instanceof ArrayBuffer) return `<${input.byteLength} bytes>`;
   if (Array.isArray(input)) return `<${input.length} decoded frames>`;
+  if (isDecodedFramesInput(input)) return `<${input.frames.length} decoded frames at ${input.fps} fps>`;
   const o = input as unknown as Record<string, unknown>;
   const tag = Object.prototype.toString.call(input).slice(8, -1);
   if (typeof o.arrayBuffer === 'function') {
@@ -49,6 +60,10 @@ export function describeInput(input: ImageInput | VideoInput): string {
   }
   if (typeof o.channels === 'number') return `<raw ${o.width}x${o.height}x${o.channels}>`;
   return `<${tag} ${o.width}x${o.height}>`;
+}
+
+export function isDecodedFramesInput(v: unknown): v is DecodedFramesInput {
+  return !!v && typeof v === 'object' && Array.isArray((v as DecodedFramesInput).frames) && 'fps' in v;
 }
 
 /** How a model reads its images: the resize mode and the decoder's limits. */

@@ -79,6 +79,15 @@ const BLIP: Defaults = {
   do_center_crop: false,
 };
 
+// VideoMAEImageProcessor (X-CLIP's): shortest edge 224, bilinear, IMAGENET_STANDARD mean/std
+// (0.5); X-CLIP's packages write ImageNet's 0.485/0.229 means and stds into the file instead.
+const VIDEOMAE: Defaults = {
+  ...CLIP,
+  resample: 2,
+  image_mean: HALF,
+  image_std: HALF,
+};
+
 /** Python constructor defaults of the processor classes mmrt's families use. */
 const KNOWN: Readonly<Record<string, Defaults>> = {
   CLIPImageProcessor: CLIP,
@@ -88,6 +97,8 @@ const KNOWN: Readonly<Record<string, Defaults>> = {
   SiglipImageProcessorFast: SIGLIP,
   BlipImageProcessor: BLIP,
   BlipImageProcessorFast: BLIP,
+  VideoMAEImageProcessor: VIDEOMAE,
+  VideoMAEFeatureExtractor: VIDEOMAE,
 };
 export const KNOWN_IMAGE_PROCESSORS: readonly string[] = Object.keys(KNOWN);
 

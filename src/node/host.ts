@@ -1,5 +1,5 @@
 /**
- * The Node host: model files from a folder or the hub cache, sharp decoding, onnxruntime-node
+ * The Node host: model files from a folder or the hub cache, sharp decoding, ffmpeg video, onnxruntime-node
  * (on this thread or in worker threads), the optimized-graph cache, a file store, and
  * detection. Everything else is the core's.
  */
@@ -11,6 +11,7 @@ import { detectNode } from './detect.js';
 import { type OpenModelFilesOptions, openModelFiles } from './hub/index.js';
 import { resolveHubOptions } from './hub/options.js';
 import { decodeImage } from './media/decode.js';
+import { type NodeVideoOptions, nodeVideoOpener } from './media/video.js';
 import { ort as mainOrt, ortVersion } from './ort.js';
 import { fileStore } from './store.js';
 import { createSessionWithWeightCache } from './weight-cache.js';
@@ -31,6 +32,8 @@ export interface NodeHostOptions {
   readonly sessionThreads?: 'main' | 'worker';
   /** The ONNX Runtime to create sessions with (wins over `sessionThreads`). */
   readonly ort?: OrtModule;
+  /** Video decoding: the ffmpeg/ffprobe binaries and how many decode at once. */
+  readonly video?: NodeVideoOptions;
 }
 
 // The machine does not change while the process runs: probe its providers once.
@@ -45,6 +48,7 @@ export function nodeHost(options: NodeHostOptions = {}): Host {
     ort,
     openModel: (reference) => openModelFiles(reference, hub),
     decodeImage,
+    openVideo: nodeVideoOpener(options.video),
     store: fileStore(cacheDir),
     detect() {
       detected ??= detectNode();

@@ -13,5 +13,7 @@ export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub
 export { ort, ortVersion } from './ort.js';
 export { workerOrt } from './worker-ort.js';
 
-export const { loadClip, loadLlava, loadModel, createPlacement, createLoader } =
+export { nodeVideoOpener, type NodeVideoOptions } from './media/video.js';
+
+export const { loadClip, loadLlava, loadXclip, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));

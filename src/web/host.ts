@@ -18,6 +18,7 @@ import { decodeWebImage } from './decode.js';
 import { openWebModel } from './files.js';
 import { OrtWeb } from './ort.js';
 import { cacheStore, opfsStore } from './store.js';
+import { openWebVideo } from './video.js';
 
 export type WebStorage = 'cache' | 'opfs' | 'memory';
 
@@ -73,6 +74,7 @@ export function webHost(options: WebHostOptions = {}): Host & { readonly runtime
         ...(o?.signal && { signal: o.signal }),
       }),
     decodeImage: decodeWebImage,
+    openVideo: (input, o) => openWebVideo(input, o),
     store: storeFor(storage, `${name}-store`),
     detect() {
       detected ??= detectWeb({

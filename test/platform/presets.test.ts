@@ -127,7 +127,7 @@ const EXPECTED: Readonly<Record<string, Expectation>> = {
   },
   'webgpu-xclip': {
     family: 'xclip',
-    precisions: { text_model: 'fp16', vision_model: 'fp16' },
+    precisions: { text_model: 'fp16', vision_model: 'fp16', prompts_generator: 'fp16' },
     check: (p) => expect(p.video).toEqual({ frames: 4 }),
   },
   'webgpu-llava-loader': {

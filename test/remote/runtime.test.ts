@@ -10,6 +10,7 @@ import { MmrtError } from '../../src/errors.js';
 import {
   detectNode,
   loadClip,
+  loadXclip,
   loadLlava,
   loadModel,
   createLoader,
@@ -43,7 +44,7 @@ beforeAll(() => {
   const [page, worker] = channelPair();
   serveRuntime(
     worker,
-    { loadClip, loadLlava, loadModel, createLoader, createPlacement },
+    { loadClip, loadLlava, loadXclip, loadModel, createLoader, createPlacement },
     { detect: detectNode },
   );
   client = new RuntimeClient(page);

@@ -203,6 +203,12 @@ def make_tiny(args) -> None:
         metrics["llava_next"] = llava_next.build(vlm, vtok, ndir, IMAGE_TOKEN_INDEX, out, samples)
         metrics["timings_s"]["llava_next"] = round(time.time() - t, 1)
 
+    # ---- X-CLIP (video): its own clips, model, references and README (tools/shapes/xclip.py)
+    if not args.no_xclip:
+        import xclip
+
+        metrics["xclip"] = xclip.build(args)["eval"]["accuracy"]
+
     metrics["timings_s"]["total"] = round(time.time() - t_all, 1)
     metrics["sizes"] = {d: dir_size(os.path.join(out, d)) for d in sorted(os.listdir(out))
                         if d.startswith("shapes-") and os.path.isdir(os.path.join(out, d))}
@@ -286,7 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-per-set", type=int, default=480)
     p.add_argument("--no-llava-next", action="store_true")
     p.add_argument("--no-verify", action="store_true")
-    p.add_argument("--only", default=None, help="bench: comma list of clip,vlm")
+    p.add_argument("--only", default=None, help="bench: comma list of clip,vlm,xclip; without --bench: 'xclip' "
+                   "builds only models/shapes-xclip")
+    p.add_argument("--no-xclip", action="store_true")
+    p.add_argument("--xclip-steps", type=int, default=1500)
+    p.add_argument("--xclip-per-class", type=int, default=200, help="training clips per class")
+    p.add_argument("--xclip-eval", type=int, default=240, help="held-out clips per background")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -294,10 +305,23 @@ def main(argv: list[str] | None = None) -> int:
         import bench
 
         args.out = args.out or os.path.join(REPO, "models-bench")
-        bench.make_bench(args)
+        only = set((args.only or "clip,vlm,xclip").split(","))
+        if only & {"clip", "vlm"}:
+            bench.make_bench(args)
+        if "xclip" in only:
+            import xclip
+
+            xclip.make_bench(args)
         readme_dir = os.path.join(REPO, "models")
         if os.path.isdir(readme_dir) and os.path.exists(os.path.join(readme_dir, "metrics.json")):
             write_readme(readme_dir)
+    elif args.only == "xclip":
+        import xclip
+
+        args.out = args.out or os.path.join(REPO, "models")
+        xclip.build(args)
+        if not args.no_verify:
+            verify(args.out)
     else:
         args.out = args.out or os.path.join(REPO, "models")
         make_tiny(args)

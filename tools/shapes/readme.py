@@ -55,8 +55,14 @@ def write(out: str) -> None:
         "shapes-clip": "CLIP: ViT image tower + causal text tower, contrastive",
         "shapes-vlm": "LLaVA: the CLIP's vision tower + MLP projector + LLaMA decoder (GQA)",
         "shapes-llava-next": "the same VLM weights with LLaVA-Next any-resolution tiling",
+        "shapes-xclip": "X-CLIP: video-text, a coloured shape moving left/right/up/down (see its README)",
     }
-    for d, files in m["sizes"].items():
+    sizes = dict(m["sizes"])
+    xdir = os.path.join(out, "shapes-xclip")
+    if "shapes-xclip" not in sizes and os.path.isdir(xdir):  # built on its own (make.py --only xclip)
+        sizes["shapes-xclip"] = {os.path.relpath(os.path.join(r, f), xdir): os.path.getsize(os.path.join(r, f))
+                                 for r, _, fs in os.walk(xdir) for f in sorted(fs)}
+    for d, files in sorted(sizes.items()):
         tot = sum(files.values())
         onnx = ", ".join(f"`{k}` {_kb(v)}" for k, v in files.items() if k.endswith(".onnx"))
         a(f"| `{d}/` | {desc.get(d, '')} ({_kb(tot)} in all) | {onnx} |")
@@ -132,6 +138,9 @@ def write(out: str) -> None:
     if "llava_next" in m:
         a("")
         a("LLaVA-Next (`shapes-llava-next/`): see `shapes-llava-next/README.md`.")
+    if os.path.exists(os.path.join(out, "shapes-xclip", "README.md")):
+        a("")
+        a("X-CLIP (`shapes-xclip/`, `make.py --only xclip`): see `shapes-xclip/README.md` and `docs/xclip.md`.")
     if bench:
         a("")
         a("## Bench-size generator (`--bench`, random weights, not committed)")

@@ -245,10 +245,34 @@ async function verifyLlavaNext(dir) {
   }
 }
 
-for (const name of ['shapes-clip', 'shapes-vlm', 'shapes-llava-next']) {
+// X-CLIP (tools/shapes/xclip.py): the three graphs chained as mmrt chains them, at 8 frames
+// (the trained count) and 4 (the temporal position embedding resampled).
+async function verifyXclip(dir) {
+  console.log(`${dir}`);
+  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+  const vision = await session(dir, 'vision_model.onnx');
+  const text = await session(dir, 'text_model.onnx');
+  const prompts = await session(dir, 'prompts_generator.onnx');
+  const t = await text.run({ input_ids: i64(ref.input_ids), attention_mask: i64(ref.attention_mask) });
+  for (const c of ref.cases) {
+    check(`text_model text_embeds`, maxDiff(t.text_embeds.data, c.text_embeds));
+    const v = await vision.run({ pixel_values: tensorFromRef(c.pixel_values) });
+    check(`vision_model video_embeds (${c.name})`, maxDiff(v.video_embeds.data, c.video_embeds));
+    check(`vision_model video_features (${c.name})`, maxDiff(v.video_features.data, c.video_features));
+    const p = await prompts.run({ text_embeds: t.text_embeds, video_features: v.video_features });
+    check(
+      `prompts_generator conditioned_text_embeds (${c.name})`,
+      maxDiff(p.conditioned_text_embeds.data, c.conditioned_text_embeds),
+    );
+    check('prompts_generator logit_scale', maxDiff(p.logit_scale.data, [c.logit_scale]));
+  }
+}
+
+for (const name of ['shapes-clip', 'shapes-vlm', 'shapes-llava-next', 'shapes-xclip']) {
   const dir = join(root, name);
   if (!existsSync(join(dir, 'reference.json'))) continue;
-  if (name.includes('clip')) await verifyClip(dir);
+  if (name === 'shapes-xclip') await verifyXclip(dir);
+  else if (name.includes('clip')) await verifyClip(dir);
   else if (name.includes('llava-next')) await verifyLlavaNext(dir);
   else await verifyVlm(dir);
 }
