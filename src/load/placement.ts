@@ -12,6 +12,7 @@ import { Placement } from '../loader/placement.js';
 import type { ModelPackage } from '../package/describe.js';
 import { planModel } from '../platform/plan.js';
 import type { PlatformName } from '../runtime/providers.js';
+import type { ConfigInput } from '../platform/config-keys.js';
 
 export interface PlanOptions {
   /** A local folder or a hub id (`org/name[@rev]`), as the host resolves it. */
@@ -22,8 +23,12 @@ export interface PlanOptions {
   readonly platform?: PlatformName | 'auto';
   /** 'auto' only: try exactly these platforms in this order, available or not. */
   readonly candidates?: readonly PlatformName[];
-  /** Planning settings: camelCase or snake_case keys (`mmrt explain --keys` lists them). */
-  readonly config?: unknown;
+  /**
+   * Planning settings: camelCase or snake_case keys (`mmrt explain --keys` lists them), typed
+   * from the key registry; checked again at planning, where a value the model cannot take is
+   * refused.
+   */
+  readonly config?: ConfigInput;
   /** Skip detection (tests, or a caller that already detected). */
   readonly capabilities?: HostCapabilities;
   /** Bounds opening and planning (and, for `loadModel`, loading). */

@@ -12,6 +12,7 @@ export { decodeImage } from './media/decode.js';
 export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
 export { ort, ortVersion } from './ort.js';
 export { workerOrt } from './worker-ort.js';
+export { MODELS_DIR, SAMPLES_DIR, SHIPPED_MODELS, type ShippedModel, shippedModelPath } from './shipped.js';
 
 export const { loadClip, loadLlava, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));

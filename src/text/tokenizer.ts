@@ -9,6 +9,19 @@ import { InputError } from '../errors.js';
 
 type Json = Record<string, unknown>;
 
+/**
+ * What mmrt uses of @huggingface/tokenizers' `Tokenizer`, declared here so that library's
+ * types stay out of mmrt's published ones (they do not resolve under `moduleResolution:
+ * nodenext`, so a consumer without `skipLibCheck` would fail to typecheck).
+ */
+export interface TokenizerBackend {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  token_to_id(token: string): number | undefined;
+  id_to_token(id: number): string | undefined;
+  get_added_tokens_decoder(): Map<number, { special: boolean }>;
+}
+
 export type Padding = 'longest' | 'max_length' | 'none';
 
 export interface EncodeOptions {
@@ -33,7 +46,7 @@ export interface EncodedBatch {
   readonly truncated: readonly number[];
 }
 
-function specialTokenId(tok: Tokenizer, value: unknown): number | undefined {
+function specialTokenId(tok: TokenizerBackend, value: unknown): number | undefined {
   const text = typeof value === 'string' ? value : (value as { content?: unknown } | undefined)?.content;
   return typeof text === 'string' ? tok.token_to_id(text) : undefined;
 }
@@ -47,7 +60,7 @@ export class TextTokenizer {
   private readonly specialIds: ReadonlySet<number>;
 
   constructor(
-    readonly tokenizer: Tokenizer,
+    readonly tokenizer: TokenizerBackend,
     readonly tokenizerConfig: Json,
     options: { maxPositions?: number; padSide?: 'left' | 'right' } = {},
   ) {

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import type { GenerationOptions } from '../../generation/options.js';
 import { loadLlava } from '../../node/index.js';
-import { REQUESTABLE_PRECISIONS } from '../../platform/precision-map.js';
+import type { ConfigInput } from '../../platform/config-keys.js';
+import { REQUESTABLE_PRECISIONS, type RequestedPrecision } from '../../platform/precision-map.js';
 import { DEFAULT_VLM_MODEL } from '../paths.js';
 import {
   type PlatformCliOptions,
@@ -70,9 +71,9 @@ export async function openVlm(opts: VlmCliOptions) {
   const threads = num('--threads', opts.threads, true);
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --threads are shorthands for the same config keys.
-  const merged = {
+  const merged: ConfigInput = {
     ...config,
-    ...(opts.precision ? { precision: opts.precision } : {}),
+    ...(opts.precision ? { precision: opts.precision as RequestedPrecision } : {}),
     ...(threads ? { numThreads: threads } : {}),
   };
   return loadLlava({

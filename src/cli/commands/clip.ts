@@ -8,7 +8,8 @@ import { InputError, isMmrtError } from '../../errors.js';
 import { ImageIndex } from '../../kinds/dual-encoder/image-index.js';
 import type { ClipModel } from '../../kinds/dual-encoder/model.js';
 import { loadClip } from '../../node/index.js';
-import { REQUESTABLE_PRECISIONS } from '../../platform/precision-map.js';
+import type { ConfigInput } from '../../platform/config-keys.js';
+import { REQUESTABLE_PRECISIONS, type RequestedPrecision } from '../../platform/precision-map.js';
 import { encodeNpy } from '../npy.js';
 import { DEFAULT_CLIP_MODEL } from '../paths.js';
 import {
@@ -52,9 +53,9 @@ export async function openClip(
   }
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --batch-size are shorthands for the same config keys.
-  const merged = {
+  const merged: ConfigInput = {
     ...config,
-    ...(opts.precision ? { precision: opts.precision } : {}),
+    ...(opts.precision ? { precision: opts.precision as RequestedPrecision } : {}),
     ...(batchSize ? { batchSize } : {}),
   };
   const warnings: string[] = [];
