@@ -45,5 +45,13 @@ export { HubClient, parseListing, type DownloadOptions, type ListOptions } from 
 export { HubModelFiles } from './model-files.js';
 export { LocalModelFiles } from '../files.js';
 export type { DownloadProgress } from './inflight.js';
-export type { FileMeta, RepoListing } from './meta.js';
-export { DEFAULT_ENDPOINT, type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
+export type { CachedFile, RepoListing } from './meta.js';
+export {
+  DEFAULT_ENDPOINT,
+  type FileDownloadProgress,
+  type HubOptions,
+  type ResolvedHubOptions,
+  hubCacheDir,
+  mmrtCacheDir,
+  resolveHubOptions,
+} from './options.js';

@@ -60,8 +60,9 @@ export class HubModelFiles implements ModelFiles {
     return this.client.fileSize(this.repo, this.revision, path);
   }
 
-  /** The revision and the listed size: known from the listing, without a download. */
-  async fingerprint(path: string): Promise<string> {
-    return `${this.revision}:${await this.size(path)}`;
+  /** The cached blob (or the listing's content id), never a download. */
+  fingerprint(path: string): Promise<string> {
+    validateRepoFilePath(path);
+    return this.client.fingerprint(this.repo, this.revision, path);
   }
 }
