@@ -37,3 +37,4 @@ export * from './platform/index.js';
 export * from './generation/index.js';
 export * from './loader/index.js';
 export * from './load/index.js';
+export * from './pipeline/index.js';

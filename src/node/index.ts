@@ -4,6 +4,7 @@
  */
 import { hostEntryPoints } from '../load/entry-points.js';
 import { type NodeHostOptions, nodeHost } from './host.js';
+import { nodePipeline } from './pipeline.js';
 
 export * from '../index.js';
 export { nodeHost, type NodeHostOptions } from './host.js';
@@ -16,3 +17,7 @@ export { MODELS_DIR, SAMPLES_DIR, SHIPPED_MODELS, type ShippedModel, shippedMode
 
 export const { loadClip, loadLlava, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));
+
+/** transformers.js's `pipeline(task, model, { device, dtype, progress_callback })`, on mmrt. */
+export const pipeline = nodePipeline(loadModel as never);
+export { env, type PipelineEnv } from './pipeline.js';

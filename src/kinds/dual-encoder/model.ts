@@ -324,6 +324,34 @@ export class ClipModel implements LoadedModel {
     return pixels;
   }
 
+  /**
+   * Every output of the vision tower (`image_embeds`, `last_hidden_state`, ...) for these images,
+   * in one batch, unnormalized: what `image-feature-extraction` returns. Needs the split tower.
+   */
+  async visionOutputs(
+    images: readonly ImageInput[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Record<string, Tensor>> {
+    if (!Array.isArray(images) || images.length === 0) {
+      throw new InputError('INPUT_INVALID', 'visionOutputs needs at least one image', { value: images });
+    }
+    if (!this.sessions.vision) {
+      throw new MmrtError(
+        'MODEL_COMPONENT_MISSING',
+        `${this.modelId} has no separate vision tower (onnx/vision_model.onnx), only the combined graph`,
+        { valid: ['onnx/vision_model.onnx'] },
+      );
+    }
+    const pixels = await this.decodeChunk(images, 0, images.length, options.signal);
+    const [c, h, w] = this.host.pixelShape;
+    const s = await this.sessions.vision();
+    const feeds = { pixel_values: new this.host.ort.Tensor('float32', pixels, [images.length, c, h, w]) };
+    const t0 = performance.now();
+    const out = await s.run(pick(s, feeds));
+    this.timings.visionMs += performance.now() - t0;
+    return out;
+  }
+
   private async runVision(pixels: Float32Array, n: number): Promise<Float32Array[]> {
     const { Tensor } = this.host.ort;
     const [c, h, w] = this.host.pixelShape;
