@@ -1,6 +1,6 @@
 /**
  * `--platform` and `--config` as every command that runs a model reads them: one parser, one
- * set of errors. `--config` takes JSON (camelCase or the brief's snake_case keys) or `@file.json`;
+ * set of errors. `--config` takes JSON (camelCase or snake_case keys) or `@file.json`;
  * the keys themselves are checked by the planner.
  */
 import { readFileSync } from 'node:fs';

@@ -2,9 +2,8 @@
  * CLIP commands: classify, embed, index, search. Results go to stdout (one JSON object per
  * input per line with --json), progress and warnings to stderr.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InputError, isMmrtError } from '../../errors.js';
+import { isMmrtError } from '../../errors.js';
 import { ImageIndex } from '../../kinds/dual-encoder/image-index.js';
 import type { ClipModel } from '../../kinds/dual-encoder/model.js';
 import { loadClip } from '../../node/index.js';
@@ -18,15 +17,17 @@ import {
   checkPrecisionOption,
   readPlatformOptions,
 } from '../platform-options.js';
-import { progressBar } from '../progress.js';
+import { downloadProgress, progressBar } from '../progress.js';
+import { checkOutputExtension, choiceArg, intArg, usageError } from '../usage.js';
+import { readFileInput, writeFileOutput } from '../files.js';
 
 interface ClipCliOptions extends PlatformCliOptions {
   model: string;
   quiet?: boolean;
   precision?: string;
-  batchSize?: string;
+  batchSize?: number;
   json?: boolean;
-  resample?: string;
+  resample?: 'exact' | 'fast';
 }
 
 function collectLabels(value: string, previous: string[] = []): string[] {
@@ -43,14 +44,7 @@ export async function openClip(
   opts: ClipCliOptions,
 ): Promise<{ clip: ClipModel; warnings: string[]; dispose: () => Promise<void> }> {
   checkPrecisionOption(opts.precision);
-  const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new InputError(
-      'INPUT_INVALID',
-      `--batch-size must be a positive integer, got "${opts.batchSize}"`,
-      { value: opts.batchSize },
-    );
-  }
+  const batchSize = opts.batchSize;
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --batch-size are shorthands for the same config keys.
   const merged: ConfigInput = {
@@ -59,18 +53,27 @@ export async function openClip(
     ...(batchSize ? { batchSize } : {}),
   };
   const warnings: string[] = [];
+  const downloads = downloadProgress(!opts.quiet);
   const clip = await loadClip({
     model: opts.model,
     platform,
     config: merged,
     ...(candidates ? { candidates } : {}),
-    images: { resampleMode: opts.resample === 'fast' ? 'fast' : 'exact' },
+    images: { resampleMode: opts.resample ?? 'exact' },
+    host: { hub: { onProgress: downloads.onProgress } },
     onWarning: (m) => {
       warnings.push(m);
       if (!opts.quiet) process.stderr.write(`mmrt: warning: ${m}\n`);
     },
   });
-  return { clip, warnings, dispose: () => clip.dispose() };
+  return {
+    clip,
+    warnings,
+    dispose: async () => {
+      downloads.stop();
+      await clip.dispose();
+    },
+  };
 }
 
 function addCommon(cmd: Command): Command {
@@ -78,9 +81,22 @@ function addCommon(cmd: Command): Command {
     .option('-m, --model <path|org/name>', 'model folder or hub id', DEFAULT_CLIP_MODEL)
     .option('--quiet', 'no warnings on stderr')
     .option('--precision <p>', `precision of every component (${REQUESTABLE_PRECISIONS.join(', ')})`)
-    .option('--batch-size <n>', 'images per inference call')
-    .option('--resample <mode>', "'exact' (Pillow-identical, default) or 'fast'", 'exact')
-    .option('--json', 'one JSON object per input per line');
+    .option('--batch-size <n>', 'images per inference call (1-4096)', intArg(1, 4096))
+    .option(
+      '--resample <mode>',
+      "'exact' (Pillow-identical, default) or 'fast'",
+      choiceArg(['exact', 'fast']),
+    )
+    .option('--json', 'one JSON object per input per line (errors too)');
+}
+
+/** Labels from a file: one per line, blank lines and surrounding spaces ignored. */
+async function readLabelsFile(path: string): Promise<string[]> {
+  const text = (await readFileInput('--labels-file', path, 16 * 1024 * 1024)).toString('utf8');
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 function out(line: string): void {
@@ -93,27 +109,36 @@ export function registerClip(program: Command): void {
       .command('classify')
       .description('zero-shot classify images against labels')
       .argument('<images...>', 'image files or URLs')
-      .requiredOption('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
+      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
+      .option('--labels-file <file>', 'labels, one per line (for long label lists)')
       .option('-t, --template <text>', 'prompt template, {} is the label', 'a photo of a {}')
-      .option('-k, --top <n>', 'labels to show per image', '3'),
+      .option('-k, --top-k <n>', 'labels to show per image (default 3)', intArg(1)),
   ).action(
-    async (images: string[], opts: ClipCliOptions & { labels: string[]; template: string; top: string }) => {
+    async (
+      images: string[],
+      opts: ClipCliOptions & { labels?: string[]; labelsFile?: string; template: string; topK?: number },
+    ) => {
       // Checked before the model loads: a typo in the labels should not cost a model load.
-      if (opts.labels.length === 0) {
-        throw new InputError(
-          'INPUT_INVALID',
-          '--labels needs at least one non-empty label, e.g. --labels "cat,dog"',
-          {
-            value: opts.labels,
-          },
+      const labels = [
+        ...(opts.labels ?? []),
+        ...(opts.labelsFile ? await readLabelsFile(opts.labelsFile) : []),
+      ];
+      if (labels.length === 0) {
+        throw usageError(
+          opts.labels || opts.labelsFile
+            ? 'no labels: --labels and --labels-file gave no non-empty label'
+            : 'classify needs labels: --labels "cat,dog" or --labels-file labels.txt',
+          { value: opts.labels },
         );
       }
+      opts.labels = labels;
+      const top = opts.topK ?? 3;
       const { clip, dispose } = await openClip(opts);
       try {
         const bar = progressBar('classify');
         const t0 = performance.now();
         // Classify per batch so a bad image costs only its own line, not the whole run.
-        const bs = Number(opts.batchSize ?? 8);
+        const bs = opts.batchSize ?? 8;
         let failed = 0;
         for (let i = 0; i < images.length; i += bs) {
           const chunk = images.slice(i, i + bs);
@@ -125,16 +150,16 @@ export function registerClip(program: Command): void {
             try {
               const results = await clip.zeroShot(
                 pending.map((p) => p.input),
-                opts.labels,
+                labels,
                 { template: opts.template },
               );
               results.forEach((labels, k) => {
                 const { input, j } = pending[k]!;
-                const top = labels.slice(0, Number(opts.top) || labels.length);
+                const shown = labels.slice(0, top);
                 lines[j] = {
                   text: opts.json
                     ? JSON.stringify({ input, labels })
-                    : `${input}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
+                    : `${input}: ${shown.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
                 };
               });
               pending = [];
@@ -168,7 +193,7 @@ export function registerClip(program: Command): void {
         if (!opts.json) {
           const ms = performance.now() - t0;
           process.stderr.write(
-            `${images.length - failed} image(s) x ${opts.labels.length} labels in ${ms.toFixed(0)} ms\n`,
+            `${images.length - failed} image(s) x ${labels.length} labels in ${ms.toFixed(0)} ms\n`,
           );
         }
         if (failed > 0) process.exitCode = 1;
@@ -188,6 +213,7 @@ export function registerClip(program: Command): void {
       .option('--raw', 'do not L2-normalize'),
   ).action(
     async (inputs: string[], opts: ClipCliOptions & { text?: boolean; out?: string; raw?: boolean }) => {
+      if (opts.out) checkOutputExtension('--out', opts.out, ['.npy', '.json']);
       const { clip, dispose } = await openClip(opts);
       try {
         const bar = progressBar('embed');
@@ -198,9 +224,11 @@ export function registerClip(program: Command): void {
           : await clip.embedImages(inputs, { normalize, onProgress });
         bar.stop();
         if (opts.out) {
-          if (opts.out.endsWith('.npy')) await writeFile(opts.out, encodeNpy(vectors));
+          if (opts.out.toLowerCase().endsWith('.npy'))
+            await writeFileOutput('--out', opts.out, encodeNpy(vectors));
           else
-            await writeFile(
+            await writeFileOutput(
+              '--out',
               opts.out,
               JSON.stringify(inputs.map((input, i) => ({ input, embedding: Array.from(vectors[i]!) }))),
             );
@@ -228,19 +256,21 @@ export function registerClip(program: Command): void {
       .command('index')
       .description('build an image search index file from images')
       .argument('<images...>', 'image files')
-      .requiredOption('-o, --out <file>', 'index file to write')
+      .requiredOption('-o, --out <file>', 'index file to write (.idx)')
       .option('--append', 'add to an existing index file'),
   ).action(async (images: string[], opts: ClipCliOptions & { out: string; append?: boolean }) => {
+    checkOutputExtension('--out', opts.out, ['.idx']);
+    const existing = opts.append ? await readFileInput('--out', opts.out) : undefined;
     const { clip, dispose } = await openClip(opts);
     try {
       const bar = progressBar('index');
       const vectors = await clip.embedImages(images, { onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
-      const index = opts.append
-        ? ImageIndex.deserialize(new Uint8Array(await readFile(opts.out)))
+      const index = existing
+        ? ImageIndex.deserialize(new Uint8Array(existing))
         : new ImageIndex(vectors[0]!.length, opts.model);
       for (const [i, img] of images.entries()) index.add(img, vectors[i]!);
-      await writeFile(opts.out, index.serialize());
+      await writeFileOutput('--out', opts.out, index.serialize());
       process.stderr.write(`index ${opts.out}: ${index.size} images, ${index.dim}-d\n`);
     } finally {
       await dispose();
@@ -254,19 +284,20 @@ export function registerClip(program: Command): void {
       .requiredOption('-i, --index <file>', 'index file')
       .option('-q, --query <text>', 'text query')
       .option('--image <file>', 'image query instead of text')
-      .option('-k, --top <n>', 'results', '5'),
-  ).action(async (opts: ClipCliOptions & { index: string; query?: string; image?: string; top: string }) => {
-    if (!opts.query && !opts.image)
-      throw new InputError('INPUT_INVALID', 'search needs --query <text> or --image <file>');
-    const index = ImageIndex.deserialize(new Uint8Array(await readFile(opts.index)));
-    const { clip, dispose } = await openClip(opts);
-    try {
-      const [q] = opts.query ? await clip.embedTexts([opts.query]) : await clip.embedImages([opts.image!]);
-      const hits = index.search(q!, Number(opts.top) || 5);
-      for (const h of hits)
-        out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
-    } finally {
-      await dispose();
-    }
-  });
+      .option('-k, --top-k <n>', 'results (default 5)', intArg(1)),
+  ).action(
+    async (opts: ClipCliOptions & { index: string; query?: string; image?: string; topK?: number }) => {
+      if (!opts.query && !opts.image) throw usageError('search needs --query <text> or --image <file>');
+      const index = ImageIndex.deserialize(new Uint8Array(await readFileInput('--index', opts.index)));
+      const { clip, dispose } = await openClip(opts);
+      try {
+        const [q] = opts.query ? await clip.embedTexts([opts.query]) : await clip.embedImages([opts.image!]);
+        const hits = index.search(q!, opts.topK ?? 5);
+        for (const h of hits)
+          out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
+      } finally {
+        await dispose();
+      }
+    },
+  );
 }
