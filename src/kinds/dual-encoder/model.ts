@@ -400,6 +400,15 @@ export class ClipModel implements LoadedModel {
       return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
     if (!this.sessions.combined) return this.initScale('has no combined model.onnx');
     const split = !!(this.sessions.text && this.sessions.vision);
+    if (split && this.loader.package.files.prefetch) {
+      // Said, not silent: for a hub model this is a download of the combined graph (577 MB for
+      // ViT-B/32), done once per model file (the value is kept in the host's store after).
+      const entry = this.loader.spec.components.find((c) => c.name === 'model');
+      const size = entry?.bytes ? ` (${(entry.bytes / 1048576).toFixed(1)} MiB)` : '';
+      this.opts.onWarning?.(
+        `reading the learned logit scale from ${entry?.file ?? 'the combined model.onnx'}${size} once: the exported towers do not carry it; it is kept for this model file afterwards (pass logitScale to skip)`,
+      );
+    }
     let scale: { scale: number; bias: number };
     try {
       scale = await this.calibrateScale();
