@@ -20,6 +20,7 @@ import {
 import { downloadProgress, progressBar } from '../progress.js';
 import { checkOutputExtension, choiceArg, intArg, usageError } from '../usage.js';
 import { readFileInput, writeFileOutput } from '../files.js';
+import { expandInputs } from '../inputs.js';
 
 interface ClipCliOptions extends PlatformCliOptions {
   model: string;
@@ -108,7 +109,7 @@ export function registerClip(program: Command): void {
     program
       .command('classify')
       .description('zero-shot classify images against labels')
-      .argument('<images...>', 'image files or URLs')
+      .argument('<images...>', 'image files, URLs, folders, or - for a list on stdin')
       .option('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
       .option('--labels-file <file>', 'labels, one per line (for long label lists)')
       .option('-t, --template <text>', 'prompt template, {} is the label', 'a photo of a {}')
@@ -132,6 +133,7 @@ export function registerClip(program: Command): void {
         );
       }
       opts.labels = labels;
+      images = await expandInputs(images);
       const top = opts.topK ?? 3;
       const { clip, dispose } = await openClip(opts);
       try {
@@ -207,13 +209,14 @@ export function registerClip(program: Command): void {
     program
       .command('embed')
       .description('embed images (or texts with --text) and print or save the vectors')
-      .argument('<inputs...>', 'image files/URLs, or texts with --text')
+      .argument('<inputs...>', 'image files/URLs/folders (- for a list on stdin), or texts with --text')
       .option('--text', 'the inputs are texts')
       .option('-o, --out <file>', 'write a .npy (float32 [n, d]) or .json file instead of printing')
       .option('--raw', 'do not L2-normalize'),
   ).action(
     async (inputs: string[], opts: ClipCliOptions & { text?: boolean; out?: string; raw?: boolean }) => {
       if (opts.out) checkOutputExtension('--out', opts.out, ['.npy', '.json']);
+      if (!opts.text) inputs = await expandInputs(inputs);
       const { clip, dispose } = await openClip(opts);
       try {
         const bar = progressBar('embed');
@@ -255,11 +258,12 @@ export function registerClip(program: Command): void {
     program
       .command('index')
       .description('build an image search index file from images')
-      .argument('<images...>', 'image files')
+      .argument('<images...>', 'image files, folders, or - for a list on stdin')
       .requiredOption('-o, --out <file>', 'index file to write (.idx)')
       .option('--append', 'add to an existing index file'),
   ).action(async (images: string[], opts: ClipCliOptions & { out: string; append?: boolean }) => {
     checkOutputExtension('--out', opts.out, ['.idx']);
+    images = await expandInputs(images);
     const existing = opts.append ? await readFileInput('--out', opts.out) : undefined;
     const { clip, dispose } = await openClip(opts);
     try {
