@@ -5,7 +5,7 @@
  * int64 tensors' data.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError } from '../errors.js';
+import { InputError, ModelPackageError } from '../errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -84,9 +84,31 @@ export class TextTokenizer {
   static fromJson(
     tokenizerJson: Json,
     tokenizerConfig: Json,
-    options: { maxPositions?: number; padSide?: 'left' | 'right' } = {},
+    options: { maxPositions?: number; padSide?: 'left' | 'right'; source?: string } = {},
   ): TextTokenizer {
-    return new TextTokenizer(new Tokenizer(tokenizerJson, tokenizerConfig), tokenizerConfig, options);
+    const model = (tokenizerJson as { model?: unknown }).model;
+    if (!model || typeof model !== 'object' || typeof (model as { type?: unknown }).type !== 'string') {
+      throw new ModelPackageError(
+        'MODEL_CONFIG_INVALID',
+        `${options.source ?? 'tokenizer.json'} has no tokenizer model (its "model" is ${JSON.stringify(model) ?? 'missing'})`,
+        {
+          value: options.source ?? 'tokenizer.json',
+          valid: 'a Hugging Face tokenizers file with "model": { "type": "BPE" | "WordPiece" | ... }',
+        },
+      );
+    }
+    let backend: TokenizerBackend;
+    try {
+      backend = new Tokenizer(tokenizerJson, tokenizerConfig);
+    } catch (e) {
+      throw new ModelPackageError(
+        'MODEL_CONFIG_INVALID',
+        `${options.source ?? 'tokenizer.json'} cannot be used: ${(e as Error).message}`,
+        { value: options.source ?? 'tokenizer.json' },
+        { cause: e },
+      );
+    }
+    return new TextTokenizer(backend, tokenizerConfig, options);
   }
 
   isSpecial(id: number): boolean {

@@ -68,6 +68,7 @@ async function createClip(
   const pkg = loader.package;
   const tokenizer = TextTokenizer.fromJson(pkg.tokenizer!.tokenizerJson, pkg.tokenizer!.tokenizerConfig, {
     ...(pkg.dims.text.maxPositions && { maxPositions: pkg.dims.text.maxPositions }),
+    source: `${pkg.location}/tokenizer.json`,
     padSide: 'right',
   });
   const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {

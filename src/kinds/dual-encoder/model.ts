@@ -488,13 +488,35 @@ export class ClipModel implements LoadedModel {
       );
     }
     const template = options.template ?? 'a photo of a {}';
-    const prompts = cleaned.map((l) => template.replace(/\{label\}|\{\}/g, l));
+    if (typeof template !== 'string' || !/\{label\}|\{\}/.test(template)) {
+      throw new InputError(
+        'INPUT_INVALID',
+        `the prompt template ${JSON.stringify(template)?.slice(0, 80)} has no {} (or {label}) slot: every label would get the same prompt`,
+        { value: template, valid: 'a string with {} where the label goes, e.g. "a photo of a {}"' },
+      );
+    }
+    const topK = options.topK;
+    if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) {
+      throw new InputError('INPUT_INVALID', `topK must be an integer >= 1, got ${String(topK)}`, {
+        value: topK,
+        valid: 'an integer >= 1',
+      });
+    }
+    // Labels are data: a function replacement, so "$&" or "$1" in a label is kept as written.
+    const prompts = cleaned.map((l) => template.replace(/\{label\}|\{\}/g, () => l));
     const textJob = () => this.embedTexts(prompts, { signal: options.signal });
     const imageJob = () =>
       this.embedImages(images, { signal: options.signal, onProgress: options.onProgress });
     const [textEmb, imageEmb, { scale, bias }] = this.opts.parallelEncoders
       ? await Promise.all([textJob(), imageJob(), this.logitScale()])
       : [await textJob(), await imageJob(), await this.logitScale()];
+    if (textEmb[0]!.length !== imageEmb[0]!.length) {
+      throw new MmrtError(
+        'SESSION_RUN_FAILED',
+        `${this.modelId}: text embeddings are ${textEmb[0]!.length}-d but image embeddings ${imageEmb[0]!.length}-d (text_model and vision_model do not belong together)`,
+        { value: [textEmb[0]!.length, imageEmb[0]!.length] },
+      );
+    }
     return imageEmb.map((img) => {
       const logits = textEmb.map((t) => scale * dot(img, t) + bias);
       const probs = this.style.scoring === 'sigmoid' ? logits.map(sigmoid) : Array.from(softmax(logits));
@@ -529,8 +551,33 @@ function outputName(s: Session, wanted: string): string {
   return s.outputNames[0]!;
 }
 
-function rows(t: Tensor, n: number): Float32Array[] {
+/** Rows of a float32 embedding output, checked: the dtype and shape CLIP produces, no NaN/Inf. */
+function rows(t: Tensor, n: number, what = 'embedding'): Float32Array[] {
+  if (t.type !== 'float32') {
+    throw new MmrtError('SESSION_RUN_FAILED', `the model's ${what} output is ${t.type}, not float32`, {
+      value: t.type,
+      valid: ['float32'],
+    });
+  }
   const data = t.data as Float32Array;
+  if (data.length === 0 || data.length % n !== 0) {
+    throw new MmrtError(
+      'SESSION_RUN_FAILED',
+      `the model's ${what} output has ${data.length} values for ${n} inputs`,
+      {
+        value: t.dims,
+      },
+    );
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      throw new MmrtError(
+        'SESSION_RUN_FAILED',
+        `the model's ${what} output holds ${Number.isNaN(data[i]!) ? 'NaN' : 'Inf'} (at value ${i}): the model or its precision variant is broken for this input`,
+        { value: data[i], index: i, hint: 'Try another precision (fp32), or check the model file.' },
+      );
+    }
+  }
   const dim = data.length / n;
   return Array.from({ length: n }, (_, i) => data.slice(i * dim, (i + 1) * dim));
 }

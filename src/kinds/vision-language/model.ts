@@ -101,6 +101,7 @@ export class LlavaModel implements LoadedModel {
     const pkg = loader.package;
     if (!pkg.tokenizer) throw new InputError('INPUT_INVALID', `${pkg.location} has no tokenizer`);
     const tokenizer = TextTokenizer.fromJson(pkg.tokenizer.tokenizerJson, pkg.tokenizer.tokenizerConfig, {
+      source: `${pkg.location}/tokenizer.json`,
       padSide: 'left',
     });
     const config = readLlavaConfig(pkg, (id) => tokenizer.tokenizer.id_to_token(id), {

@@ -14,7 +14,7 @@ import { hubFileUrl, hubListingUrl, validateRepoFilePath } from '../../hub/refer
 import { abortError, sleep } from './abort.js';
 import { RepoCacheLayout, blobName, isCommit } from './cache-layout.js';
 import { downloadToCache } from './download.js';
-import { httpError, networkError, requestHub } from './http.js';
+import { httpError, networkError, readBody, requestHub } from './http.js';
 import { type DownloadProgress, joinFlight } from './inflight.js';
 import { acquireLock } from './lock.js';
 import { type RepoListing, readJson, writeJson } from './meta.js';
@@ -289,6 +289,7 @@ export class HubClient {
       } catch (e) {
         throw isMmrtError(e) ? e : networkError(e, ctx);
       }
+      hub.done();
       if (!hub.response.ok) throw httpError(hub.response, ctx);
       return hub;
     });
@@ -340,19 +341,32 @@ export class HubClient {
     const url = `${hubListingUrl(this.options.endpoint, repo, revision)}?blobs=true`;
     const ctx = { repo, revision, url };
     const body = await this.withRetries(`listing of ${repo}@${revision}`, signal, async () => {
-      let res: Response;
       try {
-        res = (
-          await requestHub(this.options, url, {
-            headers: { Accept: 'application/json' },
-            ...(signal ? { signal } : {}),
-          })
-        ).response;
+        const hub = await requestHub(this.options, url, {
+          headers: { Accept: 'application/json' },
+          ...(signal ? { signal } : {}),
+        });
+        const res = hub.response;
         if (!res.ok) {
+          hub.done();
           await res.body?.cancel();
           throw httpError(res, ctx);
         }
-        return (await res.json()) as unknown;
+        // A listing is small; one over 64 MiB is not a hub's.
+        const body = await readBody(hub, 64 * 1024 * 1024, `the listing of ${repo}@${revision}`);
+        try {
+          return JSON.parse(new TextDecoder().decode(body)) as unknown;
+        } catch (e) {
+          throw new DownloadError(
+            'DOWNLOAD_FAILED',
+            `Hub listing for ${repo}@${revision} is not JSON`,
+            {
+              value: url,
+              hint: 'Check HF_ENDPOINT points at a Hugging Face compatible hub.',
+            },
+            { cause: e },
+          );
+        }
       } catch (e) {
         if (isMmrtError(e)) throw e;
         throw networkError(e, ctx);
@@ -374,7 +388,8 @@ export class HubClient {
         if (signal?.aborted) throw abortError(signal, what);
         const retryable = e instanceof DownloadError && e.details['retryable'] === true;
         if (!retryable || failures >= this.options.retries) throw e;
-        await sleep(this.options.retryDelayMs * 2 ** failures, signal, what);
+        const asked = Number((e as DownloadError).details['retryAfterMs'] ?? 0);
+        await sleep(Math.max(this.options.retryDelayMs * 2 ** failures, asked), signal, what);
       }
     }
   }

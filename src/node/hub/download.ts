@@ -86,7 +86,8 @@ export async function downloadToCache(opts: ResolvedHubOptions, job: DownloadJob
       }
       if (!isRetryable(e) || failures >= opts.retries) throw e;
       failures++;
-      await sleep(opts.retryDelayMs * 2 ** (failures - 1), signal, job.path);
+      const asked = Number((e as DownloadError).details['retryAfterMs'] ?? 0);
+      await sleep(Math.max(opts.retryDelayMs * 2 ** (failures - 1), asked), signal, job.path);
     }
   }
 }

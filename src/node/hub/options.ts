@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from '../../errors.js';
 import type { DownloadProgress } from './inflight.js';
 
 export interface HubOptions {
@@ -34,6 +35,10 @@ export interface HubOptions {
   lockPollMs?: number;
   /** Environment to read defaults from. Default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** A request's headers must arrive within this (connect included). Default 30 s. */
+  connectTimeoutMs?: number;
+  /** A body may pause this long between chunks before the transfer is cut (and retried). Default 60 s. */
+  idleTimeoutMs?: number;
   /** fetch implementation. Default the global (undici). */
   fetch?: typeof fetch;
   /** Byte progress of every file this client downloads (the CLI draws a bar per file). */
@@ -55,6 +60,8 @@ export interface ResolvedHubOptions {
   readonly retryDelayMs: number;
   readonly staleLockMs: number;
   readonly lockPollMs: number;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   readonly fetch: typeof fetch;
   readonly onProgress: ((p: FileDownloadProgress) => void) | undefined;
 }
@@ -96,6 +103,21 @@ function savedToken(env: Record<string, string | undefined>): string | undefined
   }
 }
 
+function positive(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new ConfigError(
+      'CONFIG_INVALID_VALUE',
+      `hub.${name} must be a positive number of milliseconds, got ${String(v)}`,
+      {
+        value: v,
+        valid: 'a number > 0',
+      },
+    );
+  }
+  return v;
+}
+
 export function resolveHubOptions(opts: HubOptions = {}): ResolvedHubOptions {
   const env = opts.env ?? process.env;
   return {
@@ -116,6 +138,8 @@ export function resolveHubOptions(opts: HubOptions = {}): ResolvedHubOptions {
     retryDelayMs: opts.retryDelayMs ?? 500,
     staleLockMs: opts.staleLockMs ?? 10 * 60_000,
     lockPollMs: opts.lockPollMs ?? 250,
+    connectTimeoutMs: positive('connectTimeoutMs', opts.connectTimeoutMs, 30_000),
+    idleTimeoutMs: positive('idleTimeoutMs', opts.idleTimeoutMs, 60_000),
     fetch: opts.fetch ?? globalThis.fetch,
     onProgress: opts.onProgress,
   };

@@ -13,6 +13,7 @@
  * Large images are refused before decoding (pixel limit) so a decompression bomb cannot
  * exhaust memory.
  */
+import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { InputError, isMmrtError } from '../../errors.js';
 import type { ImageDecodeOptions, RgbImage } from '../../host/host.js';
@@ -50,12 +51,13 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
   }
   const source = await toSource(input, opts);
   if (source.kind === 'path') await checkFile(source.path);
-  else if (source.bytes.length === 0) {
+  if (source.kind === 'bytes' && source.bytes.length === 0) {
     throw new InputError('IMAGE_DECODE_FAILED', `Cannot decode ${source.label}: it is empty (0 bytes)`, {
       value: source.label,
     });
   }
   checkAborted(opts.signal, source.label);
+  await refuseSvg(source);
   try {
     return await decodeWithSharp(source, maxPixels, opts);
   } catch (e) {
@@ -115,6 +117,41 @@ function checkPixels(width: number, height: number, maxPixels: number, label: st
         value: { width, height },
         valid: `<= ${maxPixels} pixels`,
         hint: 'Raise maxPixels if this image is expected.',
+      },
+    );
+  }
+}
+
+/**
+ * SVG is refused: rendering it is a program (librsvg) that can pull other files into the
+ * pixels (`<image href>`, xi:include) and take unbounded time, and no CLIP or LLaVA input
+ * needs it. Rasterize SVGs before handing them to mmrt.
+ */
+async function refuseSvg(source: EncodedImage): Promise<void> {
+  let head: string;
+  if (source.kind === 'bytes') head = new TextDecoder().decode(source.bytes.subarray(0, 1024));
+  else {
+    const fh = await open(source.path, 'r');
+    try {
+      const buf = Buffer.alloc(1024);
+      const { bytesRead } = await fh.read(buf, 0, 1024, 0);
+      head = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  }
+  if (
+    /^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]/i.test(
+      head.replace(/^\uFEFF/, ''),
+    )
+  ) {
+    throw new InputError(
+      'IMAGE_DECODE_FAILED',
+      `${source.label} is an SVG: mmrt does not render SVG images`,
+      {
+        value: source.label,
+        valid: 'a raster image: JPEG, PNG, WebP, GIF, TIFF, AVIF',
+        hint: 'Rasterize it first (e.g. to PNG); SVG rendering can read other files and run unbounded.',
       },
     );
   }
