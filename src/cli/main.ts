@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isMmrtError } from '../errors.js';
 import { registerAsk } from './commands/ask.js';
+import { registerCache } from './commands/cache.js';
 import { registerChat } from './commands/chat.js';
 import { registerClip } from './commands/clip.js';
 import { registerDemo } from './commands/demo.js';
@@ -23,6 +24,7 @@ registerDemo(program);
 registerClip(program);
 registerAsk(program);
 registerChat(program);
+registerCache(program);
 for (const cmd of program.commands) {
   cmd.exitOverride();
   cmd.showSuggestionAfterError();

@@ -125,6 +125,11 @@ export interface ModelFiles {
   exists(path: string): Promise<boolean>;
   readText(path: string, signal?: AbortSignal): Promise<string>;
   readBytes(path: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Where a file's bytes are, for messages about its content (a hub file: its cached copy, so
+   * a damaged cache file is named, not the hub URL). Default: `${location}/${path}`.
+   */
+  describe?(path: string): Promise<string>;
   size(path: string): Promise<number>;
   /**
    * A string that changes whenever the file does, obtained without downloading it (local:

@@ -36,6 +36,11 @@ export interface Faults {
   ignoreRange?: boolean;
   /** Require `Authorization: Bearer <token>` on the hub (not the CDN). */
   token?: string;
+  /**
+   * Serve these (small) files as a hub that says nothing about them: no ETag, no size headers,
+   * a chunked body cut after the given number of bytes, ending cleanly.
+   */
+  bareShort?: Map<string, number>;
 }
 
 export interface FakeHub {
@@ -216,6 +221,14 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
         Location: `${cdnEndpoint}/cdn/${sha}?file=${encodeURIComponent(file)}`,
       });
       return res.end();
+    }
+    const cut = faults.bareShort?.get(file);
+    if (cut !== undefined) {
+      entry.status = 200;
+      res.writeHead(200, { 'Transfer-Encoding': 'chunked' });
+      if (req.method === 'HEAD') return res.end();
+      entry.bytes = Math.min(cut, body.length);
+      return res.end(body.subarray(0, cut));
     }
     for (const [k, v] of Object.entries(hubHeaders)) res.setHeader(k, v);
     await sendBody(req, res, entry, content(file), `"${gitSha1(body)}"`, file);

@@ -108,7 +108,9 @@ export class HubClient {
       return stale === undefined || (await realpath(now.dest).catch(() => now.dest)) !== stale;
     };
     const url = hubFileUrl(this.options.endpoint, repo, revision, path);
-    const knownCommit = (await readJson<RepoListing>(layout.listing))?.sha;
+    const listing = await readJson<RepoListing>(layout.listing);
+    const knownCommit = listing?.sha;
+    const listedSize = listing?.files.find((f) => f.path === path)?.size;
     return joinFlight(
       `${layout.repoDir}\u0000${revision}\u0000${path}`,
       async (signal, emit) => {
@@ -135,6 +137,7 @@ export class HubClient {
             paths,
             layout,
             ...(isCommit(knownCommit) && { knownCommit }),
+            ...(listedSize !== undefined && { listedSize }),
             signal,
             emit,
           });

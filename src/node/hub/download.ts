@@ -24,6 +24,8 @@ export interface DownloadJob {
   readonly layout: RepoCacheLayout;
   /** The commit to file the snapshot under when the hub sends none (the listing's). */
   readonly knownCommit?: string;
+  /** The size the listing gave, held against a response that says none. */
+  readonly listedSize?: number;
   readonly signal: AbortSignal;
   readonly emit: ProgressListener;
 }
@@ -101,7 +103,9 @@ async function attempt(
   const { paths } = job;
   const r = await transfer(opts, { url: job.url, paths, ctx, signal: job.signal, onBytes });
   const size = (await stat(paths.partial).catch(() => ({ size: 0 }))).size;
-  const wantSize = expectedSize(r);
+  // A response with no size and no checksum is held to the listing's size: a body that ends
+  // early and cleanly must not become the cached file.
+  const wantSize = expectedSize(r) ?? job.listedSize;
   if (wantSize !== undefined && size < wantSize) {
     // The body ended cleanly but short: treat like a dropped connection and resume.
     throw new DownloadError('DOWNLOAD_FAILED', `Hub sent ${size} of ${wantSize} bytes of "${job.path}"`, {

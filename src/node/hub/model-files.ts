@@ -55,6 +55,14 @@ export class HubModelFiles implements ModelFiles {
     return readFile(await this.localPath(path, signal), 'utf8');
   }
 
+  /** The cached copy's path when there is one, naming the repo it came from. */
+  async describe(path: string): Promise<string> {
+    const cached = await this.client.cachedPath(this.repo, this.revision, path);
+    return cached
+      ? `${cached} (cached from ${this.repo}@${this.revision}; mmrt cache verify checks it)`
+      : `${this.location}/${path}`;
+  }
+
   size(path: string): Promise<number> {
     validateRepoFilePath(path);
     return this.client.fileSize(this.repo, this.revision, path);
