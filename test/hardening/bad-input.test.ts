@@ -458,3 +458,23 @@ describe('rule 2: network reads are bounded in time (hub)', () => {
     expect(() => client({ connectTimeoutMs: -1 })).toThrow(/connectTimeoutMs must be a positive number/);
   });
 });
+
+describe('rule 2: directory walks stay in the model folder', () => {
+  it(
+    'a symlink cycle and a link out of the folder are not followed; linked files still are',
+    async () => {
+      const { symlink, mkdir } = await import('node:fs/promises');
+      const { LocalModelFiles } = await import('../../src/node/files.js');
+      const root = join(dir, 'walk');
+      await mkdir(join(root, 'onnx'), { recursive: true });
+      await writeFile(join(root, 'config.json'), '{}');
+      await writeFile(join(dir, 'outside.onnx'), 'x');
+      await symlink(root, join(root, 'onnx', 'loop')); // a cycle back to the root
+      await symlink('/etc', join(root, 'etc')); // a folder outside
+      await symlink(join(dir, 'outside.onnx'), join(root, 'onnx', 'weights.onnx')); // a linked file: kept
+      const files = await LocalModelFiles.open(root);
+      expect(await files.list()).toEqual(['config.json', 'onnx/weights.onnx']);
+    },
+    DEADLINE,
+  );
+});

@@ -53,8 +53,9 @@ describe('the download cache', () => {
     await c.downloadFile(REPO, 'main', 'onnx/model.onnx');
     await writeFile(await realpath(path), '{"model_type": "cl'); // damaged on disk
     const env = { ...process.env, MMRT_FROM_SOURCE: '1', HF_HUB_CACHE: cacheDir };
-    const run = (...args: string[]) =>
-      promisify(execFile)('node', [BIN, 'cache', ...args], { env }).catch(
+    const run = (...args: string[]): Promise<{ code: number; stdout: string }> =>
+      promisify(execFile)('node', [BIN, 'cache', ...args], { env }).then(
+        (r) => ({ code: 0, stdout: r.stdout }),
         (e: { code: number; stdout: string }) => e,
       );
     const report = await run('verify', '--json');
