@@ -56,6 +56,8 @@ export interface ImageDecodeOptions {
   readonly maxBytes?: number;
   /** Network timeout for URLs. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Deadline for decoding one image (the decoder is stopped, not waited for). Default 30 s. */
+  readonly decodeTimeoutMs?: number;
   /** 'drop' (default, as HF's convert("RGB")) or 'white' (alpha_composite onto white). */
   readonly alpha?: AlphaMode;
   /** resampleMode 'fast': the decoder may shrink while decoding to at least this size. */

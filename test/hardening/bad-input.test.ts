@@ -14,7 +14,14 @@ import { isMmrtError } from '../../src/errors.js';
 import type { ClipModel } from '../../src/kinds/dual-encoder/model.js';
 import { ChatTemplate } from '../../src/kinds/vision-language/chat-template.js';
 import type { LlavaModel } from '../../src/kinds/vision-language/model.js';
-import { HubClient, createPlacement, decodeImage, detectNode, loadClip } from '../../src/node/index.js';
+import {
+  HubClient,
+  createPlacement,
+  decodeImage,
+  detectNode,
+  loadClip,
+  loadLlava,
+} from '../../src/node/index.js';
 import { disposeModels, tinyClip, tinyVlm } from '../helpers/models.js';
 
 const DEADLINE = 10_000;
@@ -352,6 +359,62 @@ describe('rule 1: model packages and configs are validated, naming the file', ()
     ],
   ];
   it.each(cases)('%s', async (_name, f, code) => expect(await codeOf(f)).toBe(code), DEADLINE);
+});
+
+describe('rule 1 and 8: package values and image limits, named by their file', () => {
+  const cases: Array<[string, () => Promise<unknown>, string]> = [
+    [
+      'an absurd preprocessor size',
+      async () => {
+        const pp = JSON.parse(await readFile(join(DEFAULT_CLIP_MODEL, 'preprocessor_config.json'), 'utf8'));
+        const model = await broken(DEFAULT_CLIP_MODEL, 'pp', {
+          'preprocessor_config.json': JSON.stringify({ ...pp, size: { shortest_edge: 1e9 } }),
+        });
+        return loadClip({ model });
+      },
+      'CONFIG_INVALID_VALUE',
+    ],
+    [
+      'max_new_tokens -5 in generation_config.json',
+      async () =>
+        loadLlava({
+          model: await broken(DEFAULT_VLM_MODEL, 'gen', {
+            'generation_config.json': '{"max_new_tokens": -5}',
+          }),
+        }),
+      'MODEL_CONFIG_INVALID',
+    ],
+    [
+      'top_p 7 in generation_config.json',
+      async () =>
+        loadLlava({
+          model: await broken(DEFAULT_VLM_MODEL, 'gen2', {
+            'generation_config.json': '{"do_sample": true, "top_p": 7}',
+          }),
+        }),
+      'MODEL_CONFIG_INVALID',
+    ],
+    [
+      'images.maxPixelsInFlight -1',
+      () => loadClip({ model: DEFAULT_CLIP_MODEL, images: { maxPixelsInFlight: -1 } }),
+      'INPUT_INVALID',
+    ],
+    [
+      'images.decodeTimeoutMs -1',
+      async () => (await tinyClip({ images: { decodeTimeoutMs: -1 } })).embedImages([IMG]),
+      'INPUT_INVALID',
+    ],
+  ];
+  it.each(cases)('%s', async (_name, f, code) => expect(await codeOf(f)).toBe(code), DEADLINE);
+
+  it('a bad generation_config.json value names the file', async () => {
+    const model = await broken(DEFAULT_VLM_MODEL, 'gen3', {
+      'generation_config.json': '{"max_new_tokens": 0}',
+    });
+    await expect(loadLlava({ model })).rejects.toThrow(
+      /gen3\/generation_config\.json: "max_new_tokens" is 0/,
+    );
+  });
 });
 
 describe('rule 5: chat templates run in a sandbox', () => {

@@ -8,7 +8,7 @@ import { InputError } from '../../errors.js';
 import type { FamilyContext, FamilyDescriptor } from '../../families/family.js';
 import type { KeyValueStore } from '../../host/host.js';
 import type { MultimodalLoader } from '../../loader/loader.js';
-import { imageDecoder } from '../../media/input.js';
+import { decodeConcurrency, imageDecoder } from '../../media/input.js';
 import { ImageProcessor } from '../../media/processor.js';
 import {
   type Architecture,
@@ -103,6 +103,7 @@ async function createClip(
         decodeImage: imageDecoder(host, images, processor.decodeHint()),
         preprocess: (rgb) => processor.preprocess(rgb).data,
         pixelShape: [3, size.height, size.width],
+        decodeConcurrency: decodeConcurrency(images),
       },
       sessions: split
         ? {

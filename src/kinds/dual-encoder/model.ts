@@ -44,6 +44,8 @@ export interface ImagePipeline {
   preprocess(image: RgbImage): Float32Array;
   /** [channels, height, width] that `preprocess` produces. */
   readonly pixelShape: readonly [number, number, number];
+  /** Images decoded at once in a batch (bounds the pixels in flight). Default: the whole batch. */
+  readonly decodeConcurrency?: number;
 }
 
 export interface ClipTowers {
@@ -291,11 +293,24 @@ export class ClipModel implements LoadedModel {
     const [c, h, w] = this.host.pixelShape;
     const per = c * h * w;
     const pixels = new Float32Array((end - start) * per);
-    const results = await Promise.allSettled(
-      images.slice(start, end).map(async (img, j) => {
-        const rgb = await this.host.decodeImage(img, signal);
-        pixels.set(this.host.preprocess(rgb), j * per);
-      }),
+    // At most `decodeConcurrency` images decode at once: their pixels (up to maxPixels each)
+    // are what a batch holds in memory before preprocessing shrinks them.
+    const todo = images.slice(start, end);
+    const results: PromiseSettledResult<void>[] = new Array(todo.length);
+    let next = 0;
+    const worker = async () => {
+      for (let j = next++; j < todo.length; j = next++) {
+        try {
+          const rgb = await this.host.decodeImage(todo[j]!, signal);
+          pixels.set(this.host.preprocess(rgb), j * per);
+          results[j] = { status: 'fulfilled', value: undefined };
+        } catch (reason) {
+          results[j] = { status: 'rejected', reason };
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.host.decodeConcurrency ?? todo.length, todo.length) }, worker),
     );
     this.timings.decodeMs += performance.now() - t0;
     const failures = results

@@ -124,7 +124,11 @@ export class LlavaModel implements LoadedModel {
       tokenizer,
       template: await loadChatTemplate(pkg),
       preparer: new LlavaImagePreparer(config, processor),
-      defaults: generationDefaults(pkg.generationConfig, pkg.config),
+      defaults: generationDefaults(
+        pkg.generationConfig,
+        pkg.config,
+        `${pkg.location}/generation_config.json`,
+      ),
       featureCacheBytes,
       ...(parts.kvCacheMaxLength !== undefined ? { kvCacheMaxLength: parts.kvCacheMaxLength } : {}),
       ...(config.anyResolution ? { imageNewline: lazyNewline(loader, options.imageNewline) } : {}),

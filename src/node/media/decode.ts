@@ -20,7 +20,7 @@ import type { ImageDecodeOptions, RgbImage } from '../../host/host.js';
 import type { ImageInput } from '../../media/input.js';
 import { assertRawPixels, cmykToRgb, type RawPixels, toRgb } from '../../media/pixels.js';
 import type { DecodeHint } from '../../media/processor.js';
-import { checkFile, type EncodedImage, resolveImageSource } from './source.js';
+import { checkFile, checkLimit, type EncodedImage, resolveImageSource } from './source.js';
 
 /**
  * `fast` (resampleMode 'fast'): libvips shrinks while decoding (JPEG DCT scaling, then a cubic
@@ -30,6 +30,7 @@ import { checkFile, type EncodedImage, resolveImageSource } from './source.js';
 export type DecodeOptions = ImageDecodeOptions;
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+export const DEFAULT_DECODE_TIMEOUT_MS = 30_000;
 
 function isRawPixels(v: unknown): v is RawPixels {
   return !!v && typeof v === 'object' && 'data' in v && 'width' in v && 'height' in v && 'channels' in v;
@@ -38,6 +39,7 @@ function isRawPixels(v: unknown): v is RawPixels {
 /** Decodes any supported input to 8-bit RGB, as described above. */
 export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): Promise<RgbImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  checkLimit('decodeTimeoutMs', opts.decodeTimeoutMs);
   if (!(Number.isFinite(maxPixels) && maxPixels > 0)) {
     throw new InputError('INPUT_INVALID', `maxPixels must be a positive number, got ${maxPixels}`, {
       value: maxPixels,
@@ -169,8 +171,11 @@ async function decodeWithSharp(
   if (meta.width && meta.height) checkPixels(meta.width, meta.height, maxPixels, source.label);
   const cmyk = meta.space === 'cmyk';
 
-  // limitInputPixels again here in case a format's header understated the size.
-  let img = sharp(input, { ...base, limitInputPixels: Math.ceil(maxPixels) });
+  // limitInputPixels again here in case a format's header understated the size; the timeout
+  // stops libvips itself (a decompression bomb is not waited out).
+  let img = sharp(input, { ...base, limitInputPixels: Math.ceil(maxPixels) }).timeout({
+    seconds: Math.max(1, Math.ceil((opts.decodeTimeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS) / 1000)),
+  });
   if (cmyk) img = img.pipelineColourspace('cmyk');
   img = img.autoOrient();
   if (opts.fast) {
@@ -200,6 +205,16 @@ async function decodeWithSharp(
 function mapSharpError(e: unknown, label: string, maxPixels: number): unknown {
   if (isMmrtError(e)) return e;
   const message = e instanceof Error ? e.message : String(e);
+  if (/timeout/i.test(message)) {
+    return new InputError(
+      'IMAGE_DECODE_FAILED',
+      `decoding ${label} took longer than its deadline and was stopped`,
+      {
+        value: label,
+        hint: 'Raise images.decodeTimeoutMs if such images are expected.',
+      },
+    );
+  }
   if (/exceeds pixel limit/i.test(message)) {
     return new InputError(
       'IMAGE_TOO_LARGE',
