@@ -1,5 +1,6 @@
 /** A progress bar on stderr (never stdout, which carries results), only on a terminal. */
 import cliProgress from 'cli-progress';
+import { formatBytes } from './format.js';
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -41,7 +42,7 @@ export interface FileBytes {
 }
 
 function mib(n: number | undefined): string {
-  return n === undefined ? '?' : `${(n / 1048576).toFixed(1)} MiB`;
+  return n === undefined ? '?' : formatBytes(n);
 }
 
 /**
