@@ -23,6 +23,7 @@ import {
   loadLlava,
 } from '../../src/node/index.js';
 import { disposeModels, tinyClip, tinyVlm } from '../helpers/models.js';
+import { DT, buildModel } from '../loader/onnx-build.js';
 
 const DEADLINE = 10_000;
 const IMG = join(SAMPLES_DIR, '03_red_circle.jpg');
@@ -537,6 +538,63 @@ describe('rule 2: directory walks stay in the model folder', () => {
       await symlink(join(dir, 'outside.onnx'), join(root, 'onnx', 'weights.onnx')); // a linked file: kept
       const files = await LocalModelFiles.open(root);
       expect(await files.list()).toEqual(['config.json', 'onnx/weights.onnx']);
+    },
+    DEADLINE,
+  );
+});
+
+describe('rule 3: model outputs are checked before they are trusted', () => {
+  /** shapes-clip with its text tower replaced by `text` (and no combined graph). */
+  async function clipWithText(name: string, text: Uint8Array): Promise<ClipModel> {
+    const model = await broken(DEFAULT_CLIP_MODEL, name, { 'onnx/model.onnx': null });
+    await writeFile(join(model, 'onnx', 'text_model.onnx'), text);
+    return tinyClip({ model, clip: { logitScale: 100 } });
+  }
+  const text = (hidden: number, fill: number, out: 'float' | 'int64' = 'float') =>
+    buildModel({
+      inputs: [
+        { name: 'input_ids', type: 'int64', shape: ['batch', 'seq'] },
+        { name: 'attention_mask', type: 'int64', shape: ['batch', 'seq'] },
+      ],
+      outputs: [{ name: 'text_embeds', type: out, shape: ['batch', hidden] }],
+      nodes: [
+        { op: 'Gather', inputs: ['table', 'input_ids'], outputs: ['e'] },
+        {
+          op: 'ReduceMean',
+          inputs: ['e'],
+          outputs: out === 'float' ? ['text_embeds'] : ['m'],
+          attrs: { axes: [1], keepdims: 0 },
+        },
+        ...(out === 'int64'
+          ? [{ op: 'Cast', inputs: ['m'], outputs: ['text_embeds'], attrs: { to: DT.int64 } }]
+          : []),
+      ],
+      initializers: [
+        {
+          name: 'table',
+          type: 'float',
+          dims: [1000, hidden],
+          data: new Float32Array(1000 * hidden).fill(fill),
+        },
+      ],
+    });
+
+  it.each([
+    ['a text tower that returns NaN', 'nan', text(64, Number.NaN), /holds NaN/],
+    ['a text tower that returns int64', 'int', text(64, 1, 'int64'), /output is int64, not float32/],
+    [
+      'text and image embeddings of different widths',
+      'width',
+      text(32, 0.5),
+      /text embeddings are 32-d but image embeddings 64-d/,
+    ],
+  ])(
+    '%s is a typed error, not "NaN%"',
+    async (_name, dirName, graph, message) => {
+      const c = await clipWithText(dirName, graph);
+      const err = await c.zeroShot([IMG], ['red circle', 'blue star']).catch((e: unknown) => e);
+      expect(isMmrtError(err) && err.code).toBe('SESSION_RUN_FAILED');
+      expect((err as Error).message).toMatch(message);
     },
     DEADLINE,
   );

@@ -81,6 +81,23 @@ describe('long inputs', () => {
     expect(line.labels[0]!.label).toBe('red circle');
   }, 240_000);
 
+  it('a 40,000-character question on the command line is a typed error, not a crash', async () => {
+    const question = 'why is the shape red? '.repeat(1820); // ~40 KB of command line
+    const r = await run(
+      'node',
+      [BIN, 'ask', join(SAMPLES_DIR, '03_red_circle.jpg'), question, '--threads', '1'],
+      {
+        env,
+        maxBuffer: 64 << 20,
+      },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).toBe(1); // a segfault would be 139
+    expect(r.stderr).toMatch(/\[CONTEXT_OVERFLOW\]/);
+  }, 240_000);
+
   it('takes a folder, and a list on stdin', async () => {
     const folder = await run(
       'node',
