@@ -128,6 +128,12 @@ export interface ModelFiles {
   readText(path: string, signal?: AbortSignal): Promise<string>;
   readBytes(path: string, signal?: AbortSignal): Promise<Uint8Array>;
   /**
+   * `length` bytes of a file from `offset` (fewer at its end), without reading the rest: for
+   * scanning a large graph's header. Absent, or failing, where that is not cheap (a hub file
+   * not in the cache).
+   */
+  readRange?(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
    * Where a file's bytes are, for messages about its content (a hub file: its cached copy, so
    * a damaged cache file is named, not the hub URL). Default: `${location}/${path}`.
    */

@@ -2,7 +2,7 @@
  * `ModelFiles` over a plain local folder. Paths are validated like hub paths (posix,
  * relative, no `..`), so a model config can never make mmrt read outside its folder.
  */
-import { readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { open, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ModelPackageError } from '../errors.js';
 import type { ModelFiles } from '../host/host.js';
@@ -127,6 +127,10 @@ export class LocalModelFiles implements ModelFiles {
     return this.read(path, (abs) => readFile(abs, signal ? { signal } : {}));
   }
 
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.read(path, (abs) => readRange(abs, offset, length));
+  }
+
   size(path: string): Promise<number> {
     return this.read(path, async (abs) => (await statFile(abs)).size);
   }
@@ -152,4 +156,16 @@ async function statFile(abs: string) {
   const st = await stat(abs);
   if (!st.isFile()) throw Object.assign(new Error(`${abs} is not a file`), { code: 'EISDIR' });
   return st;
+}
+
+/** `length` bytes from `offset` of a file (fewer at its end). */
+export async function readRange(abs: string, offset: number, length: number): Promise<Uint8Array> {
+  const fh = await open(abs, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    return new Uint8Array(buf.buffer, buf.byteOffset, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

@@ -16,6 +16,7 @@ import {
   TEXT_ENCODER,
   VISION_ENCODER,
 } from '../../package/family-spec.js';
+import { readLogitScale } from '../../package/onnx-scalars.js';
 import { TextTokenizer } from '../../text/tokenizer.js';
 import { ClipModel, type ClipOptions, DUAL_ENCODER_STYLES, type DualEncoderStyle } from './model.js';
 
@@ -112,6 +113,7 @@ async function createClip(
             ...(hasCombined && {
               combined: () => loader.session('model'),
               releaseCombined: () => loader.release('model'),
+              readScale: () => scanScale(loader),
             }),
           }
         : { combined: () => loader.session('model') },
@@ -177,6 +179,16 @@ async function logitScaleCache(store: KeyValueStore, loader: MultimodalLoader) {
       } catch {}
     },
   };
+}
+
+/** The scale from the combined graph's file, scanned without loading it (see onnx-scalars.ts). */
+async function scanScale(loader: MultimodalLoader): Promise<{ scale: number; bias: number } | undefined> {
+  const files = loader.package.files;
+  const entry = loader.spec.components.find((c) => c.name === 'model');
+  if (!files.readRange || !entry || (entry.externalData?.length ?? 0) > 0) return undefined;
+  const size = await files.size(entry.file);
+  const found = await readLogitScale((offset, length) => files.readRange!(entry.file, offset, length), size);
+  return found && { scale: found.scale, bias: found.bias };
 }
 
 async function sha256Hex(text: string): Promise<string> {

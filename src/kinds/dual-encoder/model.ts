@@ -59,6 +59,11 @@ export interface ClipTowers {
    * read the learned logit scale; this releases it afterwards (it can be as big as both towers).
    */
   readonly releaseCombined?: () => Promise<void>;
+  /**
+   * The learned scale read from the combined graph's file without loading it (a streaming scan
+   * of its header), when the host can read the file in pieces; undefined to fall back.
+   */
+  readonly readScale?: () => Promise<{ scale: number; bias: number } | undefined>;
 }
 
 /** Settings the plan decides (`batch_size`, `parallel_encoder_execution`, a pinned batch). */
@@ -415,6 +420,15 @@ export class ClipModel implements LoadedModel {
       return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
     if (!this.sessions.combined) return this.initScale('has no combined model.onnx');
     const split = !!(this.sessions.text && this.sessions.vision);
+    const read = await this.sessions.readScale?.().catch(() => undefined);
+    if (read) {
+      try {
+        await this.opts.onLogitScale?.(read);
+      } catch (e) {
+        this.opts.onWarning?.(`onLogitScale failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      return read;
+    }
     if (split && this.loader.package.files.prefetch) {
       // Said, not silent: for a hub model this is a download of the combined graph (577 MB for
       // ViT-B/32), done once per model file (the value is kept in the host's store after).

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelFiles } from '../../host/host.js';
 import { validateRepoFilePath } from '../../hub/reference.js';
+import { readRange } from '../files.js';
 import type { HubClient } from './client.js';
 
 export class HubModelFiles implements ModelFiles {
@@ -53,6 +54,13 @@ export class HubModelFiles implements ModelFiles {
 
   async readText(path: string, signal?: AbortSignal): Promise<string> {
     return readFile(await this.localPath(path, signal), 'utf8');
+  }
+
+  /** From the cached copy only: a hub file not downloaded yet is not read in pieces. */
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const cached = await this.client.cachedPath(this.repo, this.revision, path);
+    if (!cached) throw new Error(`${path} is not in the cache`);
+    return readRange(cached, offset, length);
   }
 
   /** The cached copy's path when there is one, naming the repo it came from. */
