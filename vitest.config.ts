@@ -11,6 +11,9 @@ export default defineConfig({
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // Tests never read or write the user's cache (downloads, graph cache, logit scales).
-    env: { MMRT_CACHE_DIR: join(tmpdir(), `mmrt-test-cache-${process.pid}`) },
+    env: {
+      MMRT_CACHE_DIR: join(tmpdir(), `mmrt-test-cache-${process.pid}`),
+      HF_HUB_CACHE: join(tmpdir(), `mmrt-test-hf-hub-${process.pid}`),
+    },
   },
 });

@@ -41,3 +41,4 @@ export * from './generation/index.js';
 export * from './loader/index.js';
 export * from './load/index.js';
 export * from './remote/index.js';
+export * from './pipeline/index.js';

@@ -1,11 +1,12 @@
 /**
  * `--platform` and `--config` as every command that runs a model reads them: one parser, one
- * set of errors. `--config` takes JSON (camelCase or the brief's snake_case keys) or `@file.json`;
+ * set of errors. `--config` takes JSON (camelCase or snake_case keys) or `@file.json`;
  * the keys themselves are checked by the planner.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, closest } from '../errors.js';
+import type { ConfigInput } from '../platform/config-keys.js';
 import { REQUESTABLE_PRECISIONS } from '../platform/precision-map.js';
 import { PLATFORMS, type PlatformName, isPlatformName } from '../runtime/providers.js';
 
@@ -95,14 +96,15 @@ export function parseConfigOption(value: string | undefined): Record<string, unk
 /** All three at once, as `createPlatform` takes them. */
 export function readPlatformOptions(opts: PlatformCliOptions): {
   platform: PlatformName | 'auto';
-  config?: Record<string, unknown>;
+  /** JSON as written: the planner checks every key and value. */
+  config?: ConfigInput;
   candidates?: PlatformName[];
 } {
   const config = parseConfigOption(opts.config);
   const candidates = parseCandidatesOption(opts.candidates);
   return {
     platform: parsePlatformOption(opts.platform),
-    ...(config && { config }),
+    ...(config && { config: config as ConfigInput }),
     ...(candidates && { candidates }),
   };
 }

@@ -44,3 +44,4 @@ export {
   type TokenChoice,
 } from './sampling.js';
 export { TextStream } from './text-stream.js';
+export * from './openai.js';

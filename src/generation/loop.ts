@@ -106,6 +106,14 @@ export async function runDecodeLoop(
       for (let r = 0; r < batch; r++) {
         if (finish[r]) continue;
         const row = out.logits.slice(r * out.vocab, (r + 1) * out.vocab);
+        // NaN logits pick token 0 by argmax and print garbage: a broken model, said as such.
+        if (row.some(Number.isNaN)) {
+          throw new GenerationError(
+            'SESSION_RUN_FAILED',
+            `the decoder returned NaN logits at step ${steps}: the model or its precision variant is broken for this input`,
+            { value: 'NaN', step: steps, hint: 'Try another precision (fp32), or check the model file.' },
+          );
+        }
         applyRepetitionPenalty(row, seen[r]!, opts.repetitionPenalty);
         if (tokens[r]!.length < opts.minNewTokens)
           for (const id of opts.stopIds) if (id < row.length) row[id] = Number.NEGATIVE_INFINITY;

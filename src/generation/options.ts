@@ -3,7 +3,7 @@
  * (`generation_config.json`, `config.json`), and the validated form the decode loop runs on.
  */
 import { jsonObject, readModelDims } from '../package/model-config.js';
-import { InputError } from '../errors.js';
+import { InputError, ModelPackageError } from '../errors.js';
 import { randomSeed } from './prng.js';
 import type { SamplingOptions, TokenChoice } from './sampling.js';
 
@@ -70,11 +70,48 @@ function num(v: unknown): number | undefined {
 }
 
 /** Defaults from `generation_config.json` (preferred, as HF) and `config.json` (text_config, then top level). */
+/**
+ * A value in generation_config.json that is there but wrong is the package's error, named by
+ * its file (not "a generation option" of the caller's).
+ */
+function checkGenerationConfig(g: Record<string, unknown>, source: string): void {
+  const bad = (key: string, valid: string) => {
+    throw new ModelPackageError(
+      'MODEL_CONFIG_INVALID',
+      `${source}: "${key}" is ${JSON.stringify(g[key])}; it must be ${valid}`,
+      { value: g[key], key, valid, file: source },
+    );
+  };
+  const present = (k: string) => g[k] !== undefined && g[k] !== null;
+  const int = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  if (present('max_new_tokens') && !int(g.max_new_tokens, 1)) bad('max_new_tokens', 'an integer >= 1');
+  if (
+    present('temperature') &&
+    !(typeof g.temperature === 'number' && g.temperature > 0 && Number.isFinite(g.temperature))
+  )
+    bad('temperature', 'a number > 0');
+  if (present('top_k') && !int(g.top_k, 0)) bad('top_k', 'an integer >= 0');
+  if (present('top_p') && !(typeof g.top_p === 'number' && g.top_p > 0 && g.top_p <= 1))
+    bad('top_p', 'a number in (0, 1]');
+  if (
+    present('repetition_penalty') &&
+    !(
+      typeof g.repetition_penalty === 'number' &&
+      g.repetition_penalty > 0 &&
+      Number.isFinite(g.repetition_penalty)
+    )
+  )
+    bad('repetition_penalty', 'a number > 0');
+  if (present('do_sample') && typeof g.do_sample !== 'boolean') bad('do_sample', 'true or false');
+}
+
 export function generationDefaults(
   generationConfig: Record<string, unknown> | undefined,
   topConfig: Record<string, unknown>,
+  source = 'generation_config.json',
 ): GenerationDefaults {
   const g = generationConfig ?? {};
+  checkGenerationConfig(g, source);
   const textConfig = jsonObject(topConfig.text_config);
   const eos = [
     ...new Set([...ids(g.eos_token_id), ...ids(textConfig.eos_token_id), ...ids(topConfig.eos_token_id)]),

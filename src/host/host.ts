@@ -64,6 +64,8 @@ export interface ImageDecodeOptions {
   readonly maxBytes?: number;
   /** Network timeout for URLs. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Deadline for decoding one image (the decoder is stopped, not waited for). Default 30 s. */
+  readonly decodeTimeoutMs?: number;
   /** 'drop' (default, as HF's convert("RGB")) or 'white' (alpha_composite onto white). */
   readonly alpha?: AlphaMode;
   /** resampleMode 'fast': the decoder may shrink while decoding to at least this size. */
@@ -171,6 +173,17 @@ export interface ModelFiles {
   exists(path: string): Promise<boolean>;
   readText(path: string, signal?: AbortSignal): Promise<string>;
   readBytes(path: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * `length` bytes of a file from `offset` (fewer at its end), without reading the rest: for
+   * scanning a large graph's header. Absent, or failing, where that is not cheap (a hub file
+   * not in the cache).
+   */
+  readRange?(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Where a file's bytes are, for messages about its content (a hub file: its cached copy, so
+   * a damaged cache file is named, not the hub URL). Default: `${location}/${path}`.
+   */
+  describe?(path: string): Promise<string>;
   size(path: string): Promise<number>;
   /**
    * A string that changes whenever the file does, obtained without downloading it (local:

@@ -12,6 +12,8 @@ export interface ListedFile {
   readonly size?: number;
   /** Hex SHA-256 of the content, when the listing gives one (LFS files). */
   readonly sha256?: string;
+  /** The content's id as the hub's ETag names it: the LFS sha256, else git's blob sha1. */
+  readonly oid?: string;
 }
 
 export interface HubListing {
@@ -33,7 +35,8 @@ export function parseHubListing(body: unknown, what: string, url: string): HubLi
   for (const s of b.siblings as {
     rfilename?: unknown;
     size?: unknown;
-    lfs?: { size?: unknown; sha256?: unknown };
+    blobId?: unknown;
+    lfs?: { size?: unknown; sha256?: unknown; oid?: unknown };
   }[]) {
     if (typeof s?.rfilename !== 'string') continue;
     try {
@@ -45,10 +48,13 @@ export function parseHubListing(body: unknown, what: string, url: string): HubLi
       typeof s.lfs?.size === 'number' ? s.lfs.size : typeof s.size === 'number' ? s.size : undefined;
     const sha256 =
       typeof s.lfs?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(s.lfs.sha256) ? s.lfs.sha256 : undefined;
+    const lfsOid = typeof s.lfs?.sha256 === 'string' ? s.lfs.sha256 : s.lfs?.oid;
+    const oid = typeof lfsOid === 'string' ? lfsOid : typeof s.blobId === 'string' ? s.blobId : undefined;
     files.push({
       path: s.rfilename,
       ...(size !== undefined && { size }),
       ...(sha256 !== undefined && { sha256 }),
+      ...(oid !== undefined && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(oid) && { oid }),
     });
   }
   files.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));

@@ -10,7 +10,25 @@ import { ModelPackageError } from '../errors.js';
 
 export type ModelReference =
   | { readonly kind: 'local'; readonly path: string }
-  | { readonly kind: 'hub'; readonly repo: string; readonly revision: string };
+  | { readonly kind: 'hub'; readonly repo: string; readonly revision: string }
+  | { readonly kind: 'shipped'; readonly name: ShippedModel };
+
+/** The tiny shapes-world models every mmrt package carries, named `mmrt:<name>`. */
+export const SHIPPED_MODELS = ['shapes-clip', 'shapes-vlm', 'shapes-llava-next'] as const;
+export type ShippedModel = (typeof SHIPPED_MODELS)[number];
+const SHIPPED_PREFIX = 'mmrt:';
+
+/** `mmrt:shapes-clip` -> `shapes-clip`; anything else after `mmrt:` is a typed error listing the models. */
+export function parseShippedModel(ref: string): ShippedModel {
+  const name = ref.slice(SHIPPED_PREFIX.length);
+  if ((SHIPPED_MODELS as readonly string[]).includes(name)) return name as ShippedModel;
+  throw invalid(
+    `"${ref}" names no model mmrt ships`,
+    ref,
+    SHIPPED_MODELS.map((m) => `${SHIPPED_PREFIX}${m}`).join(', '),
+    'Shipped models are the tiny shapes-world models; for others pass a folder or a hub id "org/name".',
+  );
+}
 
 export const DEFAULT_REVISION = 'main';
 
@@ -43,7 +61,7 @@ function looksLocal(ref: string): boolean {
 }
 
 /**
- * `org/name`, `org/name@rev` -> hub; paths -> local. A string with two or more `/` is a
+ * `org/name`, `org/name@rev` -> hub; `mmrt:shapes-clip` -> a shipped model; paths -> local. A string with two or more `/` is a
  * relative folder (a hub id has exactly one). A bare `name` with no `/` is a relative folder
  * too: the hub's legacy un-namespaced ids are not supported, and guessing would make
  * `clip-tiny` mean a download when the user meant the folder beside them.
@@ -58,6 +76,7 @@ export function parseModelReference(ref: string, options: { revision?: string } 
     );
   }
   if (looksLocal(ref)) return { kind: 'local', path: ref };
+  if (ref.startsWith(SHIPPED_PREFIX)) return { kind: 'shipped', name: parseShippedModel(ref) };
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(ref)) {
     throw invalid(
       `Model reference "${ref}" is a URL; mmrt takes a hub id or a local folder`,

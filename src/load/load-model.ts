@@ -13,6 +13,7 @@ import type { Placement } from '../loader/placement.js';
 import type { ComponentProgressCallback, LoadProgress } from '../loader/types.js';
 import type { ImageOptions } from '../media/input.js';
 import type { ModelPackage } from '../package/describe.js';
+import type { ComponentConfigInput, ConfigInput } from '../platform/config-keys.js';
 import { type PlanOptions, openPackage, placePackage } from './placement.js';
 
 export interface LoadingOptions {
@@ -47,13 +48,13 @@ export function definedOnly<T extends object>(o: T): T {
 }
 
 /** `preload`: every layout component eager, as a user setting (so `explain()` shows it). */
-function withPreload(config: unknown, components: readonly string[]): unknown {
+function withPreload(config: ConfigInput | undefined, components: readonly string[]): ConfigInput {
   const base =
     config && typeof config === 'object' && !Array.isArray(config) ? (config as Record<string, unknown>) : {};
-  const sections = (base.components ?? {}) as Record<string, Record<string, unknown>>;
-  const merged: Record<string, Record<string, unknown>> = { ...sections };
+  const sections = (base.components ?? {}) as Record<string, ComponentConfigInput>;
+  const merged: Record<string, ComponentConfigInput> = { ...sections };
   for (const c of components) merged[c] = { ...sections[c], loadStrategy: 'eager' };
-  return { ...base, components: merged };
+  return { ...base, components: merged } as ConfigInput;
 }
 
 /** A loader for a placement, with the caller's progress listeners. */

@@ -11,7 +11,8 @@ import type { Host } from '../host/host.js';
 import { Placement } from '../loader/placement.js';
 import type { ModelPackage } from '../package/describe.js';
 import { planModel } from '../platform/plan.js';
-import type { PlatformName } from '../runtime/providers.js';
+import { PLATFORMS, type PlatformName } from '../runtime/providers.js';
+import type { ConfigInput } from '../platform/config-keys.js';
 
 export interface PlanOptions {
   /** A local folder or a hub id (`org/name[@rev]`), as the host resolves it. */
@@ -22,8 +23,12 @@ export interface PlanOptions {
   readonly platform?: PlatformName | 'auto';
   /** 'auto' only: try exactly these platforms in this order, available or not. */
   readonly candidates?: readonly PlatformName[];
-  /** Planning settings: camelCase or snake_case keys (`mmrt explain --keys` lists them). */
-  readonly config?: unknown;
+  /**
+   * Planning settings: camelCase or snake_case keys (`mmrt explain --keys` lists them), typed
+   * from the key registry; checked again at planning, where a value the model cannot take is
+   * refused.
+   */
+  readonly config?: ConfigInput;
   /** Skip detection (tests, or a caller that already detected). */
   readonly capabilities?: HostCapabilities;
   /** Bounds opening and planning (and, for `loadModel`, loading). */
@@ -52,10 +57,24 @@ function checkPackageType(modelType: string | undefined, pkg: ModelPackage): voi
   );
 }
 
+function checkPlatform(platform: unknown, candidates: readonly unknown[] | undefined): void {
+  const valid = ['auto', ...PLATFORMS];
+  for (const p of [platform, ...(candidates ?? [])]) {
+    if (p === undefined || (typeof p === 'string' && valid.includes(p))) continue;
+    const guess = typeof p === 'string' ? closest(p, valid) : undefined;
+    throw new ConfigError(
+      'CONFIG_INVALID_VALUE',
+      `platform ${JSON.stringify(p)} is not one mmrt knows${guess ? ` (did you mean "${guess}"?)` : ''}; valid: ${valid.join(', ')}`,
+      { value: p, valid },
+    );
+  }
+}
+
 /** Open the model through the host and describe it against the families. */
 export async function openPackage(host: Host, options: PlanOptions): Promise<ModelPackage> {
   const families = options.families ?? FAMILIES;
   checkModelType(options.modelType, families);
+  checkPlatform(options.platform, options.candidates);
   const signal = options.signal;
   const files = await host.openModel(options.model, signal ? { signal } : {});
   const pkg = await describePackage(files, families);

@@ -438,7 +438,7 @@ export class MultimodalLoader implements ComponentSessions {
   }
 
   private emit(e: Entry, phase: LoadPhase, loaded: number, total: number, message: string): void {
-    this.progressHub.emit(e.c.name, phase, loaded, total, message);
+    this.progressHub.emit(e.c.name, phase, loaded, total, message, e.c.file);
   }
 
   private async run(e: Entry): Promise<void> {

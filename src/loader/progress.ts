@@ -108,7 +108,14 @@ export class ProgressHub {
     return everyReady ? 100 : Math.min(pct(done / all), 99.99);
   }
 
-  emit(component: string, phase: LoadPhase, loaded: number, total: number, message: string): LoadProgress {
+  emit(
+    component: string,
+    phase: LoadPhase,
+    loaded: number,
+    total: number,
+    message: string,
+    file?: string,
+  ): LoadProgress {
     const c = this.components.get(component);
     if (!c) throw new Error(`progress for unregistered component ${component}`);
     c.advance(phase, loaded, total);
@@ -116,6 +123,7 @@ export class ProgressHub {
     const elapsedMs = this.clock();
     const event: LoadProgress = {
       component,
+      ...(file !== undefined && { file }),
       phase,
       loaded,
       total,

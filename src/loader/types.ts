@@ -11,6 +11,8 @@ export type LoadPhase = 'download' | 'read' | 'create' | 'warmup' | 'ready';
 
 export interface LoadProgress {
   readonly component: string;
+  /** The component's graph file in the package (`onnx/vision_model.onnx`). */
+  readonly file?: string;
   readonly phase: LoadPhase;
   /** Units done in this phase: bytes for download/read/create (create jumps 0 -> bytes), 0/1 for warmup. */
   readonly loaded: number;

@@ -73,6 +73,12 @@ function percentDecode(s: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+// Chunked: spreading a long array into one call overflows the stack ("Maximum call stack size
+// exceeded") for payloads of a few hundred thousand bytes.
 function percentDecodeToString(s: string): string {
-  return s.includes('%') ? String.fromCharCode(...percentDecode(s)) : s;
+  if (!s.includes('%')) return s;
+  const bytes = percentDecode(s);
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return out;
 }

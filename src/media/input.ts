@@ -3,6 +3,7 @@
  * Every host decodes these same inputs (Node through sharp and ffmpeg, browsers through
  * createImageBitmap and WebCodecs); families only ever see the decoded RGB.
  */
+import { InputError } from '../errors.js';
 import type { Host, RgbImage } from '../host/host.js';
 import type { AlphaMode, RawPixels } from './pixels.js';
 import type { DecodeHint, ResampleMode } from './processor.js';
@@ -76,6 +77,13 @@ export interface ImageOptions {
   readonly maxBytes?: number;
   /** Network timeout for image URLs in ms. Default 30 s. */
   readonly timeoutMs?: number;
+  /** Deadline for decoding one image, in ms (the decoder is stopped). Default 30 s. */
+  readonly decodeTimeoutMs?: number;
+  /**
+   * Pixels a batch may decode at once (images are decoded concurrently up to this, at the
+   * `maxPixels` of each). Default 200 megapixels: two images at the 100 MP limit, about 600 MB.
+   */
+  readonly maxPixelsInFlight?: number;
   /** 'drop' (default, as HF's convert("RGB")) or 'white'. */
   readonly alpha?: AlphaMode;
 }
@@ -86,7 +94,28 @@ export function imageDecoder(
   options: ImageOptions,
   hint: DecodeHint | undefined,
 ): (input: ImageInput, signal?: AbortSignal) => Promise<RgbImage> {
-  const { resampleMode: _mode, ...limits } = options;
+  const { resampleMode: _mode, maxPixelsInFlight: _inFlight, ...limits } = options;
   return (input, signal) =>
     host.decodeImage(input, { ...limits, ...(signal && { signal }), ...(hint && { fast: hint }) });
+}
+
+/** Default pixel bounds: one image, and a batch decoding at once. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+export const DEFAULT_MAX_PIXELS_IN_FLIGHT = 200_000_000;
+
+/** How many images of a batch may decode at once, so their pixels stay within `maxPixelsInFlight`. */
+export function decodeConcurrency(options: ImageOptions): number {
+  const perImage = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const budget = options.maxPixelsInFlight ?? DEFAULT_MAX_PIXELS_IN_FLIGHT;
+  if (!(Number.isFinite(budget) && budget > 0)) {
+    throw new InputError(
+      'INPUT_INVALID',
+      `maxPixelsInFlight must be a positive number, got ${String(budget)}`,
+      {
+        value: budget,
+        valid: 'a number > 0',
+      },
+    );
+  }
+  return Math.max(1, Math.floor(budget / perImage));
 }

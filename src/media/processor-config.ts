@@ -126,7 +126,10 @@ function missing(key: string, type: string, where: string): never {
   );
 }
 
-const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+/** A model input side over this is not an image model's: refused as a config error, not a decode error. */
+export const MAX_INPUT_SIDE = 8192;
+const isPosInt = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= MAX_INPUT_SIDE;
 
 function readSize(key: string, v: unknown, intIsSquare: boolean, where: string): ResizeSpec {
   if (isPosInt(v)) return intIsSquare ? { height: v, width: v } : { shortestEdge: v };
@@ -142,7 +145,7 @@ function readSize(key: string, v: unknown, intIsSquare: boolean, where: string):
   return invalid(
     key,
     v,
-    '{"shortest_edge": N} or {"height": H, "width": W} with positive integers, or N',
+    `{"shortest_edge": N} or {"height": H, "width": W} with integers from 1 to ${MAX_INPUT_SIDE}, or N`,
     where,
   );
 }

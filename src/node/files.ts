@@ -2,11 +2,20 @@
  * `ModelFiles` over a plain local folder. Paths are validated like hub paths (posix,
  * relative, no `..`), so a model config can never make mmrt read outside its folder.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { open, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ModelPackageError } from '../errors.js';
 import type { ModelFiles } from '../host/host.js';
 import { validateRepoFilePath } from '../hub/reference.js';
+
+/** A model package is tens of files; a folder with this many entries is something else. */
+const MAX_ENTRIES = 100_000;
+const MAX_DEPTH = 32;
+
+function isInsideDir(root: string, child: string): boolean {
+  const rel = relative(root, child);
+  return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`));
+}
 
 export class LocalModelFiles implements ModelFiles {
   readonly root: string;
@@ -64,20 +73,44 @@ export class LocalModelFiles implements ModelFiles {
     }
   }
 
-  /** Every file below the root, as sorted posix paths relative to it. */
+  /**
+   * Every file below the root, as sorted posix paths relative to it. Bounded: symlinked files
+   * are listed wherever they point (a folder of links into a weight store, or a Hugging Face
+   * snapshot, is common), but a symlinked folder is entered only when it resolves inside the
+   * model folder and is not one of the folders being walked (a cycle); at most MAX_ENTRIES
+   * entries, MAX_DEPTH levels deep.
+   */
   async list(): Promise<string[]> {
     const out: string[] = [];
-    const walk = async (dir: string, prefix: string): Promise<void> => {
+    const rootReal = await realpath(this.root);
+    let seen = 0;
+    const walk = async (
+      dir: string,
+      prefix: string,
+      ancestors: ReadonlySet<string>,
+      depth: number,
+    ): Promise<void> => {
+      if (depth > MAX_DEPTH) return;
       for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (++seen > MAX_ENTRIES) {
+          throw new ModelPackageError(
+            'MODEL_CONFIG_INVALID',
+            `model folder ${this.root} has over ${MAX_ENTRIES} entries: not a model package`,
+            { value: this.root, valid: `at most ${MAX_ENTRIES} files and folders` },
+          );
+        }
         const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
         const full = join(dir, entry.name);
-        // Follow symlinks (a folder of links into a shared weight store is common).
         const st = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
-        if (st?.isDirectory()) await walk(full, rel);
-        else if (st?.isFile()) out.push(rel);
+        if (st?.isFile()) out.push(rel);
+        else if (st?.isDirectory()) {
+          const real = await realpath(full).catch(() => undefined);
+          if (!real || ancestors.has(real) || !isInsideDir(rootReal, real)) continue;
+          await walk(full, rel, new Set([...ancestors, real]), depth + 1);
+        }
       }
     };
-    await walk(this.root, '');
+    await walk(this.root, '', new Set([rootReal]), 0);
     return out.sort();
   }
 
@@ -92,6 +125,10 @@ export class LocalModelFiles implements ModelFiles {
 
   async readBytes(path: string, signal?: AbortSignal): Promise<Uint8Array> {
     return this.read(path, (abs) => readFile(abs, signal ? { signal } : {}));
+  }
+
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.read(path, (abs) => readRange(abs, offset, length));
   }
 
   size(path: string): Promise<number> {
@@ -119,4 +156,16 @@ async function statFile(abs: string) {
   const st = await stat(abs);
   if (!st.isFile()) throw Object.assign(new Error(`${abs} is not a file`), { code: 'EISDIR' });
   return st;
+}
+
+/** `length` bytes from `offset` of a file (fewer at its end). */
+export async function readRange(abs: string, offset: number, length: number): Promise<Uint8Array> {
+  const fh = await open(abs, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    return new Uint8Array(buf.buffer, buf.byteOffset, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

@@ -9,7 +9,7 @@ import type { OrtModule } from '../host/host.js';
 import { createSession } from '../runtime/session.js';
 import { detectNode } from './detect.js';
 import { type OpenModelFilesOptions, openModelFiles } from './hub/index.js';
-import { resolveHubOptions } from './hub/options.js';
+import { expandHome, mmrtCacheDir } from './hub/options.js';
 import { decodeImage } from './media/decode.js';
 import { type NodeVideoOptions, nodeVideoOpener } from './media/video.js';
 import { ort as mainOrt, ortVersion } from './ort.js';
@@ -19,11 +19,12 @@ import { workerOrt } from './worker-ort.js';
 
 export interface NodeHostOptions {
   /**
-   * Download cache, optimized-graph cache and store root. Default `MMRT_CACHE_DIR`, then
-   * `~/.cache/mmrt`.
+   * mmrt's own cache: optimized graphs and the store (the learned logit scale per model file).
+   * Default `MMRT_CACHE_DIR`, then `~/.cache/mmrt`. Hub downloads go to the Hugging Face cache
+   * (`hub.cacheDir`, `HF_HUB_CACHE`).
    */
   readonly cacheDir?: string;
-  /** Hub settings (endpoint, token, offline, retries, ...). */
+  /** Hub settings (endpoint, token, offline, cache folder, retries, progress, ...). */
   readonly hub?: OpenModelFilesOptions;
   /**
    * Where sessions live: 'main' (default) on this thread, or 'worker', each in its own worker
@@ -40,9 +41,10 @@ export interface NodeHostOptions {
 let detected: Promise<HostCapabilities> | undefined;
 
 export function nodeHost(options: NodeHostOptions = {}): Host {
-  const cacheDir = options.cacheDir ?? resolveHubOptions(options.hub).cacheDir;
+  const cacheDir =
+    options.cacheDir !== undefined ? expandHome(options.cacheDir) : mmrtCacheDir(options.hub?.env);
   const ort = options.ort ?? (options.sessionThreads === 'worker' ? workerOrt() : mainOrt);
-  const hub: OpenModelFilesOptions = { ...options.hub, cacheDir };
+  const hub: OpenModelFilesOptions = { ...options.hub };
   return {
     name: 'node',
     ort,

@@ -4,6 +4,7 @@
  */
 import { hostEntryPoints } from '../load/entry-points.js';
 import { type NodeHostOptions, nodeHost } from './host.js';
+import { nodePipeline } from './pipeline.js';
 
 export * from '../index.js';
 export { nodeHost, type NodeHostOptions } from './host.js';
@@ -12,8 +13,13 @@ export { decodeImage } from './media/decode.js';
 export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
 export { ort, ortVersion } from './ort.js';
 export { workerOrt } from './worker-ort.js';
+export { MODELS_DIR, SAMPLES_DIR, SHIPPED_MODELS, type ShippedModel, shippedModelPath } from './shipped.js';
 
 export { nodeVideoOpener, type NodeVideoOptions } from './media/video.js';
 
 export const { loadClip, loadLlava, loadXclip, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));
+
+/** transformers.js's `pipeline(task, model, { device, dtype, progress_callback })`, on mmrt. */
+export const pipeline = nodePipeline(loadModel as never);
+export { env, type PipelineEnv } from './pipeline.js';

@@ -12,6 +12,9 @@ import { PRECISIONS, componentFileName, parseComponentFileStem, type Precision }
 
 export type Json = Record<string, unknown>;
 
+/** The largest JSON file of a package mmrt reads (tokenizer.json is the big one: tens of MB). */
+export const MAX_JSON_BYTES = 256 * 1024 * 1024;
+
 export interface ComponentVariant {
   readonly precision: Precision;
   /** Path inside the package, e.g. `onnx/vision_model_fp16.onnx`. */
@@ -63,21 +66,32 @@ async function readJson(files: ModelFiles, path: string, required: boolean): Pro
       hint: 'a model package needs the files of the hub ONNX layout: config.json, preprocessor_config.json, tokenizer.json, onnx/*.onnx',
     });
   }
+  // Bounded: a config is kilobytes and a tokenizer tens of megabytes; 256 MiB is neither.
+  const size = await files.size(path).catch(() => undefined);
+  if (size !== undefined && size > MAX_JSON_BYTES) {
+    throw new ModelPackageError(
+      'MODEL_CONFIG_INVALID',
+      `${files.location}/${path} is ${size} bytes, over the ${MAX_JSON_BYTES}-byte limit for a JSON file of a model package`,
+      { value: path, valid: `at most ${MAX_JSON_BYTES} bytes` },
+    );
+  }
   const text = await files.readText(path);
+  const where = async () => (files.describe ? files.describe(path) : `${files.location}/${path}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
     throw new ModelPackageError(
       'MODEL_CONFIG_INVALID',
-      `${files.location}/${path} is not valid JSON: ${(e as Error).message}`,
-      { value: path },
+      `${await where()} is not valid JSON: ${(e as Error).message}`,
+      { value: path, file: await where() },
       { cause: e },
     );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ModelPackageError('MODEL_CONFIG_INVALID', `${files.location}/${path} must hold a JSON object`, {
+    throw new ModelPackageError('MODEL_CONFIG_INVALID', `${await where()} must hold a JSON object`, {
       value: path,
+      file: await where(),
     });
   }
   return parsed as Json;

@@ -118,19 +118,21 @@ const NODE_PLATFORMS: readonly PlatformName[] = [
 ];
 const WITH_TEXT = 'text';
 
-function spec(
+// Generic over the spelling and the value type so the registry keeps them as literal types:
+// `ConfigInput` below is computed from it.
+function spec<const S extends string, const T extends ValueType>(
   name: ConfigKey,
-  snake: string,
-  type: ValueType,
+  snake: S,
+  type: T,
   platforms: readonly PlatformName[],
   families: FamilyTrait | 'any',
   mapsTo: string,
   origin: 'brief' | 'mmrt' = 'brief',
-): ConfigKeySpec {
+): ConfigKeySpec & { readonly snake: S; readonly type: T } {
   return { name, snake, type, platforms, families, mapsTo, origin };
 }
 
-export const CONFIG_KEYS: Readonly<Record<ConfigKey, ConfigKeySpec>> = {
+export const CONFIG_KEYS = {
   precision: spec(
     'precision',
     'precision',
@@ -368,7 +370,7 @@ export const CONFIG_KEYS: Readonly<Record<ConfigKey, ConfigKeySpec>> = {
     'WebNN EP deviceType (MLContext cpu | gpu | npu); default the first the browser can create of gpu, npu, cpu',
     'mmrt',
   ),
-};
+} as const satisfies Readonly<Record<ConfigKey, ConfigKeySpec>>;
 
 export const COMPONENT_KEYS: Readonly<
   Record<ComponentKey, { snake: string; type: ValueType; mapsTo: string }>
@@ -409,3 +411,46 @@ export function valueTypeText(t: ValueType): string {
       return `${t.values.map((v) => JSON.stringify(v)).join(' | ')} or an integer >= ${t.min}`;
   }
 }
+
+/** The TypeScript type of a value of this type: what `checkValue` accepts. */
+export type ConfigValue<T extends ValueType> = T extends { readonly kind: 'boolean' }
+  ? boolean
+  : T extends { readonly kind: 'enum'; readonly values: ReadonlyArray<infer V> }
+    ? V
+    : T extends { readonly kind: 'precision' }
+      ? RequestedPrecision
+      : T extends { readonly kind: 'int' }
+        ? number
+        : T extends { readonly kind: 'bytes' }
+          ? number | string
+          : T extends { readonly kind: 'level-or-int'; readonly values: ReadonlyArray<infer V> }
+            ? V | number
+            : never;
+
+type Registry = typeof CONFIG_KEYS;
+
+/** A per-component section as a person writes it: camelCase or snake_case keys. */
+export interface ComponentConfigInput {
+  precision?: RequestedPrecision;
+  preload?: boolean;
+  loadStrategy?: LoadStrategy;
+  load_strategy?: LoadStrategy;
+}
+
+type SectionName = 'vision_encoder' | 'text_encoder' | 'language_model';
+type CamelSection = 'visionEncoder' | 'textEncoder' | 'languageModel';
+
+/**
+ * The `config` a load or plan function takes, computed from the key registry: every key in
+ * camelCase and in the brief's snake_case with its value type, the per-component sections,
+ * and nothing else, so `{ precison: 'fp16' }` or `{ batch_size: '8' }` fails to compile. The
+ * planner still checks every value at run time (JSON from a file is not typed).
+ */
+export type ConfigInput = { [K in keyof Registry]?: ConfigValue<Registry[K]['type']> } & {
+  [K in keyof Registry as Registry[K]['snake']]?: ConfigValue<Registry[K]['type']>;
+} & {
+  [S in SectionName | CamelSection]?: ComponentConfigInput;
+} & {
+  /** Sections by component name (`vision_model`, `decoder_model_merged`) or section alias. */
+  components?: Record<string, ComponentConfigInput>;
+};

@@ -41,7 +41,7 @@ export function explainPlan(plan: PlatformPlan | ModelPlan): string {
     );
     out.push(`  requested: auto; candidates in order: ${c.join(' > ')}`);
   }
-  if (plan.presets.length) out.push(`  brief presets layered in: ${plan.presets.join(', ')}`);
+  if (plan.presets.length) out.push(`  recommended presets layered in: ${plan.presets.join(', ')}`);
   out.push('');
   out.push('Components:');
   const rows = [['component', 'file', 'precision', 'asked by', 'threads', 'load', 'est. memory']];

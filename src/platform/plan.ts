@@ -63,6 +63,37 @@ function layersFor(
   ];
 }
 
+/**
+ * A KV-cache length over the model's position table can never be used: the first request
+ * would be refused. The user's own value is refused here, at planning, naming the limit; a
+ * preset's or default's (written for bigger models) is clamped to the limit, and the setting
+ * record says so (`mmrt explain` shows it).
+ */
+function checkKvCacheLength(
+  value: number,
+  limit: number,
+  record: SettingRecord,
+  location: string,
+): { warning: string; record: SettingRecord } | undefined {
+  if (value <= limit) return undefined;
+  if (record.source === 'user') {
+    throw new ConfigError(
+      'CONFIG_INVALID_VALUE',
+      `config key "${record.key}" is ${value}, over this model's limit of ${limit} positions (max_position_embeddings in ${location}/config.json); use at most ${limit}`,
+      { value, key: record.key, valid: `an integer >= 1 and <= ${limit}` },
+    );
+  }
+  return {
+    warning: `kv_cache_max_length ${value} from ${record.source} is over this model's ${limit} positions; clamped to ${limit}`,
+    record: {
+      value: limit,
+      source: 'model',
+      key: `text_config.max_position_embeddings (clamped from ${value}, ${record.source})`,
+      applies: true,
+    },
+  };
+}
+
 function unsupported(pkg: ModelPackage, platform: PlatformName): PlatformError {
   const can = platformsThatCanRun(pkg.familySpec.architecture);
   return new PlatformError(
@@ -131,10 +162,19 @@ export function planForPlatform(
   }
   const ortPackage = ortPackageFor(caps, platform);
 
+  const limit = pkg.dims.text.maxPositions;
+  if (hasTrait(family, 'generates') && limit !== undefined && s.kvCacheMaxLength !== undefined) {
+    const clamped = checkKvCacheLength(s.kvCacheMaxLength, limit, settings.kvCacheMaxLength!, pkg.location);
+    if (clamped) {
+      warnings.push(clamped.warning);
+      s.kvCacheMaxLength = limit;
+      settings.kvCacheMaxLength = clamped.record;
+    }
+  }
   const gen = hasTrait(family, 'generates')
     ? {
         kvCache: s.kvCacheEnabled !== false,
-        maxLength: s.kvCacheMaxLength ?? pkg.dims.text.maxPositions ?? 2048,
+        maxLength: s.kvCacheMaxLength ?? limit ?? 2048,
       }
     : undefined;
   if (gen && s.kvCacheEnabled === undefined) {

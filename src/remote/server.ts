@@ -3,6 +3,7 @@
  * requests, streams progress and tokens as events, and aborts a request when asked. One
  * server per channel; models are addressed by the handle `load` returned.
  */
+import type { ConfigInput } from '../platform/config-keys.js';
 import { MmrtError, isMmrtError } from '../errors.js';
 import type { LoadedModel } from '../families/family.js';
 import type { HostCapabilities } from '../host/capabilities.js';
@@ -158,7 +159,8 @@ export function serveRuntime<H>(
             model: o.model,
             ...(o.platform && { platform: o.platform }),
             ...(o.candidates && { candidates: o.candidates }),
-            ...(o.config !== undefined && { config: o.config }),
+            // Arrives as JSON: the planner validates every key and value (typed errors back).
+            ...(o.config !== undefined && o.config !== null && { config: o.config as ConfigInput }),
             ...(o.images && { images: o.images }),
             ...(options.host !== undefined && { host: options.host }),
             signal,

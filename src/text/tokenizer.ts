@@ -5,9 +5,22 @@
  * int64 tensors' data.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InputError } from '../errors.js';
+import { InputError, ModelPackageError } from '../errors.js';
 
 type Json = Record<string, unknown>;
+
+/**
+ * What mmrt uses of @huggingface/tokenizers' `Tokenizer`, declared here so that library's
+ * types stay out of mmrt's published ones (they do not resolve under `moduleResolution:
+ * nodenext`, so a consumer without `skipLibCheck` would fail to typecheck).
+ */
+export interface TokenizerBackend {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
+  decode(ids: number[], options?: { skip_special_tokens?: boolean }): string;
+  token_to_id(token: string): number | undefined;
+  id_to_token(id: number): string | undefined;
+  get_added_tokens_decoder(): Map<number, { special: boolean }>;
+}
 
 export type Padding = 'longest' | 'max_length' | 'none';
 
@@ -33,7 +46,7 @@ export interface EncodedBatch {
   readonly truncated: readonly number[];
 }
 
-function specialTokenId(tok: Tokenizer, value: unknown): number | undefined {
+function specialTokenId(tok: TokenizerBackend, value: unknown): number | undefined {
   const text = typeof value === 'string' ? value : (value as { content?: unknown } | undefined)?.content;
   return typeof text === 'string' ? tok.token_to_id(text) : undefined;
 }
@@ -47,7 +60,7 @@ export class TextTokenizer {
   private readonly specialIds: ReadonlySet<number>;
 
   constructor(
-    readonly tokenizer: Tokenizer,
+    readonly tokenizer: TokenizerBackend,
     readonly tokenizerConfig: Json,
     options: { maxPositions?: number; padSide?: 'left' | 'right' } = {},
   ) {
@@ -71,9 +84,31 @@ export class TextTokenizer {
   static fromJson(
     tokenizerJson: Json,
     tokenizerConfig: Json,
-    options: { maxPositions?: number; padSide?: 'left' | 'right' } = {},
+    options: { maxPositions?: number; padSide?: 'left' | 'right'; source?: string } = {},
   ): TextTokenizer {
-    return new TextTokenizer(new Tokenizer(tokenizerJson, tokenizerConfig), tokenizerConfig, options);
+    const model = (tokenizerJson as { model?: unknown }).model;
+    if (!model || typeof model !== 'object' || typeof (model as { type?: unknown }).type !== 'string') {
+      throw new ModelPackageError(
+        'MODEL_CONFIG_INVALID',
+        `${options.source ?? 'tokenizer.json'} has no tokenizer model (its "model" is ${JSON.stringify(model) ?? 'missing'})`,
+        {
+          value: options.source ?? 'tokenizer.json',
+          valid: 'a Hugging Face tokenizers file with "model": { "type": "BPE" | "WordPiece" | ... }',
+        },
+      );
+    }
+    let backend: TokenizerBackend;
+    try {
+      backend = new Tokenizer(tokenizerJson, tokenizerConfig);
+    } catch (e) {
+      throw new ModelPackageError(
+        'MODEL_CONFIG_INVALID',
+        `${options.source ?? 'tokenizer.json'} cannot be used: ${(e as Error).message}`,
+        { value: options.source ?? 'tokenizer.json' },
+        { cause: e },
+      );
+    }
+    return new TextTokenizer(backend, tokenizerConfig, options);
   }
 
   isSpecial(id: number): boolean {

@@ -81,7 +81,7 @@ describe('mmrt classify', () => {
       LABELS.slice(0, 12).join(','),
       '-l',
       LABELS.slice(12).join(', '),
-      '--top',
+      '--top-k',
       '24',
       '--json',
     );
@@ -232,19 +232,24 @@ describe('mmrt embed', () => {
     expect(r.stderr).toContain('--json');
   });
 
-  it('a corrupt file among the inputs is a typed error naming it, with exit code 1', async () => {
-    const r = await mmrt('embed', files[0]!.path, corrupt, '--json');
+  it('a corrupt file among the inputs is a typed error naming it, with exit code 1 (as JSON with --json)', async () => {
+    const r = await mmrt('embed', files[0]!.path, corrupt);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const [line] = errorLines(r.stderr);
     expect(line).toContain(`image 1 (${corrupt})`);
     expect(line).toMatch(/\[IMAGE_DECODE_FAILED\]$/);
+    const json = await mmrt('embed', files[0]!.path, corrupt, '--json');
+    expect(json.code).toBe(1);
+    const { error } = JSON.parse(json.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe('IMAGE_DECODE_FAILED');
+    expect(error.message).toContain(`image 1 (${corrupt})`);
   });
 });
 
 describe('mmrt index + search', () => {
   it('finds images of the queried class first in an index built by `mmrt index`', async () => {
-    const indexPath = join(dir, 'shapes.index');
+    const indexPath = join(dir, 'shapes.idx');
     const built = await mmrt('index', ...files.map((f) => f.path), '-o', indexPath);
     expect(errorLines(built.stderr)).toEqual([]);
     expect(built.code).toBe(0);

@@ -23,12 +23,20 @@ afterAll(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-/** The Node host, with the combined graph's session failing the first `failures` times it is created. */
-function flakyCombined(failures: number): Host & { asked: () => number } {
+/**
+ * The Node host, with the combined graph's session failing the first `failures` times it is
+ * created; `scan: false` hides the files' piecewise reads, so the graph is opened for its scale.
+ */
+function flakyCombined(failures: number, scan = false): Host & { asked: () => number } {
   const base = nodeHost({ cacheDir: join(cacheDir, String(Math.random())) });
   let asked = 0;
   return {
     ...base,
+    async openModel(reference, options) {
+      const files = await base.openModel(reference, options);
+      if (scan) return files;
+      return Object.assign(Object.create(Object.getPrototypeOf(files)), files, { readRange: undefined });
+    },
     async createSession(spec, context) {
       if (spec.name === 'model' && asked++ < failures) {
         throw new RuntimeError('SESSION_CREATE_FAILED', 'no room for the combined graph');
@@ -67,6 +75,19 @@ describe('logit scale', () => {
     expect(failing.asked()).toBe(1);
     expect(c2.loader.status('model')).toBe('idle');
     await c2.dispose();
+  });
+
+  it('a combined graph the host can read in pieces is scanned for its scale, never loaded', async () => {
+    const host = flakyCombined(0, true);
+    const clip = await load(host);
+    const scanned = await clip.logitScale();
+    expect(host.asked()).toBe(0); // no session for the 1.3 MiB (577 MiB for ViT-B/32) graph
+    const graph = await load(flakyCombined(0));
+    const run = await graph.logitScale();
+    expect(Math.abs(scanned.scale - run.scale)).toBeLessThan(1e-5);
+    expect(scanned.bias).toBe(0);
+    await clip.dispose();
+    await graph.dispose();
   });
 
   it('an onLogitScale callback that throws is a warning, not a lost scale', async () => {

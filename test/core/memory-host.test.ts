@@ -67,6 +67,8 @@ function memoryFiles(location: string, files: Map<string, Uint8Array>): Core.Mod
     exists: async (path) => files.has(path),
     readText: async (path) => new TextDecoder().decode(get(path)),
     readBytes: async (path) => get(path),
+    // Pieces of a file in memory are free: the logit scale is scanned from it, as in Node.
+    readRange: async (path, offset, length) => get(path).subarray(offset, offset + length),
     size: async (path) => get(path).byteLength,
     fingerprint: async (path) => String(get(path).byteLength),
   };

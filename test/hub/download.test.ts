@@ -1,7 +1,19 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -9,12 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, type MmrtError, ModelPackageError, isMmrtError } from '../../src/errors.js';
-import {
-  type DownloadProgress,
-  type FileMeta,
-  HubClient,
-  type HubOptions,
-} from '../../src/node/hub/index.js';
+import { type DownloadProgress, HubClient, type HubOptions } from '../../src/node/hub/index.js';
 import { type FakeHub, gitSha1, sha256, startFakeHub } from './fake-hub.js';
 
 const REPO = 'test-org/tiny-clip';
@@ -64,41 +71,47 @@ const cdnGets = () => hub.log.filter((r) => r.server === 'cdn' && r.method === '
 const hubGets = (file: string) =>
   hub.log.filter((r) => r.server === 'hub' && r.method === 'GET' && r.path.endsWith(file));
 const sidecars = (c: HubClient, path = MODEL) => c.layout(REPO, 'main').file(path);
+/** The Hugging Face cache layout of the test repo. */
+const repoDir = () => join(cacheDir, 'models--test-org--tiny-clip');
+const snapshot = (path: string, commit = hub.commit) =>
+  join(repoDir(), 'snapshots', commit, ...path.split('/'));
+const blob = (etag: string) => join(repoDir(), 'blobs', etag);
 
 describe('downloadFile', () => {
-  it('downloads into the cache layout, verifies, records metadata, then hits the cache with no request', async () => {
+  it('downloads into the Hugging Face layout (blob by ETag, ref, snapshot symlink), then hits the cache with no request', async () => {
     const c = client();
     const p = await c.downloadFile(REPO, 'main', MODEL);
-    expect(p).toBe(join(cacheDir, 'hub', 'test-org', 'tiny-clip', 'main', 'onnx', 'model.onnx'));
+    expect(p).toBe(snapshot(MODEL));
     expect((await readFile(p)).equals(model)).toBe(true);
     // LFS path: hub redirect (302) carrying X-Linked-Etag, bytes from the CDN.
     expect(hubGets(MODEL).map((r) => r.status)).toEqual([302]);
     expect(cdnGets().map((r) => r.status)).toEqual([200]);
-    const meta = JSON.parse(await readFile(sidecars(c).meta, 'utf8')) as FileMeta;
-    expect(meta).toMatchObject({
-      size: model.length,
-      commit: hub.commit,
-      checksum: { algorithm: 'sha256', hex: sha256(model) },
-    });
+    // The blob is named by the sha256 the hub promised (and that was verified).
+    expect((await lstat(p)).isSymbolicLink()).toBe(true);
+    expect(await readlink(p)).toBe(join('..', '..', '..', 'blobs', sha256(model)));
+    expect((await readFile(blob(sha256(model)))).equals(model)).toBe(true);
+    expect(await readFile(join(repoDir(), 'refs', 'main'), 'utf8')).toBe(hub.commit);
 
     const small = await c.downloadFile(REPO, 'main', 'config.json');
-    const smallMeta = JSON.parse(await readFile(sidecars(c, 'config.json').meta, 'utf8')) as FileMeta;
-    expect(smallMeta.checksum).toEqual({ algorithm: 'git-sha1', hex: gitSha1(config) });
+    expect(small).toBe(snapshot('config.json'));
+    expect(await readlink(small)).toBe(join('..', '..', 'blobs', gitSha1(config)));
     expect(await readFile(small, 'utf8')).toBe(config.toString());
 
     const before = hub.log.length;
     expect(await c.downloadFile(REPO, 'main', MODEL)).toBe(p);
     expect(await client().downloadFile(REPO, 'main', 'config.json')).toBe(small);
     expect(hub.log.length).toBe(before);
-    // Nothing but the files and the bookkeeping folder in the revision's tree.
-    expect((await readdir(join(cacheDir, 'hub', 'test-org', 'tiny-clip'))).sort()).toEqual(['.mmrt', 'main']);
+    // Only Hugging Face's three folders in the repo's folder; mmrt's bookkeeping is under .locks.
+    expect((await readdir(repoDir())).sort()).toEqual(['blobs', 'refs', 'snapshots']);
+    expect((await readdir(cacheDir)).sort()).toEqual(['.locks', 'models--test-org--tiny-clip']);
   });
 
-  it('keeps a slash revision in one cache segment', async () => {
+  it('keeps a slash revision as a nested ref, as Python does', async () => {
     await hub.close();
     hub = await startFakeHub({ repo: REPO, revision: 'refs/pr/1', files: { 'config.json': config } });
     const p = await client().downloadFile(REPO, 'refs/pr/1', 'config.json');
-    expect(p).toBe(join(cacheDir, 'hub', 'test-org', 'tiny-clip', 'refs%2Fpr%2F1', 'config.json'));
+    expect(p).toBe(snapshot('config.json'));
+    expect(await readFile(join(repoDir(), 'refs', 'refs', 'pr', '1'), 'utf8')).toBe(hub.commit);
     expect(hub.log[0]!.path).toBe(`/${REPO}/resolve/refs%2Fpr%2F1/config.json`);
   });
 
@@ -109,7 +122,7 @@ describe('downloadFile', () => {
     expect(await readFile(await offline.downloadFile(REPO, 'main', 'config.json'), 'utf8')).toBe(
       config.toString(),
     );
-    const viaEnv = new HubClient({ cacheDir, env: { MMRT_OFFLINE: '1' } });
+    const viaEnv = new HubClient({ cacheDir, env: { HF_HUB_OFFLINE: '1' } });
     const err = await failure(viaEnv.downloadFile(REPO, 'main', 'tokenizer.json'));
     expect(err).toBeInstanceOf(DownloadError);
     expect(err.code).toBe('OFFLINE_MISS');
@@ -165,14 +178,14 @@ describe('downloadFile', () => {
     expect(err.details).toMatchObject({ check: 'sha256', expected: sha256(model) });
     expect(err.details['actual']).not.toBe(sha256(model));
     expect(existsSync(sidecars(c).partial)).toBe(false);
-    expect(existsSync(sidecars(c).dest)).toBe(false);
-    expect(existsSync(sidecars(c).meta)).toBe(false);
+    expect(existsSync(snapshot(MODEL))).toBe(false);
+    expect(existsSync(blob(sha256(model)))).toBe(false);
     expect(cdnGets()).toHaveLength(1); // integrity failures are not retried
 
     const small = await failure(c.downloadFile(REPO, 'main', 'config.json'));
     expect(small.code).toBe('DOWNLOAD_INTEGRITY');
     expect(small.details).toMatchObject({ check: 'git-sha1', expected: gitSha1(config) });
-    expect(existsSync(sidecars(c, 'config.json').dest)).toBe(false);
+    expect(existsSync(snapshot('config.json'))).toBe(false);
   });
 
   it('maps 404 to MODEL_FILE_MISSING / MODEL_NOT_FOUND naming repo, revision and path', async () => {
@@ -268,7 +281,7 @@ describe('downloadFile', () => {
     expect(Date.now() - abortedAt).toBeLessThan(500);
     expect(err).toBeInstanceOf(DownloadError);
     expect(err.code).toBe('DOWNLOAD_ABORTED');
-    expect(existsSync(sidecars(c).dest)).toBe(false);
+    expect(existsSync(snapshot(MODEL))).toBe(false);
     const kept = (await stat(sidecars(c).partial)).size;
     expect(kept).toBeGreaterThan(600_000);
     expect(kept).toBeLessThan(model.length);
@@ -332,7 +345,7 @@ describe('cross-process lock', () => {
     const run = () =>
       promisify(execFile)(process.execPath, ['--import', 'tsx', child, hub.endpoint, cacheDir, REPO, MODEL]);
     const [a, b] = await Promise.all([run(), run()]);
-    expect(a.stdout).toBe(join(cacheDir, 'hub', 'test-org', 'tiny-clip', 'main', 'onnx', 'model.onnx'));
+    expect(a.stdout).toBe(snapshot(MODEL));
     expect(b.stdout).toBe(a.stdout);
     expect(cdnGets()).toHaveLength(1);
     expect((await readFile(a.stdout)).equals(model)).toBe(true);
@@ -349,11 +362,15 @@ describe('cross-process lock', () => {
     const pending = c.downloadFile(REPO, 'main', 'config.json');
     await new Promise((r) => setTimeout(r, 150));
     expect(hub.log).toHaveLength(0);
-    // The "other process" finishes: file in place, lock gone.
-    await mkdir(join(paths.dest, '..'), { recursive: true });
-    await writeFile(paths.dest, config);
+    // The "other process" finishes: blob, ref and snapshot link in place, lock gone.
+    await mkdir(join(repoDir(), 'blobs'), { recursive: true });
+    await writeFile(blob(gitSha1(config)), config);
+    await mkdir(join(repoDir(), 'refs'), { recursive: true });
+    await writeFile(join(repoDir(), 'refs', 'main'), hub.commit);
+    await mkdir(join(snapshot('config.json'), '..'), { recursive: true });
+    await symlink(join('..', '..', 'blobs', gitSha1(config)), snapshot('config.json'));
     await rm(paths.lock);
-    expect(await pending).toBe(paths.dest);
+    expect(await pending).toBe(snapshot('config.json'));
     expect(hub.log).toHaveLength(0);
   });
 

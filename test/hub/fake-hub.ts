@@ -36,6 +36,11 @@ export interface Faults {
   ignoreRange?: boolean;
   /** Require `Authorization: Bearer <token>` on the hub (not the CDN). */
   token?: string;
+  /**
+   * Serve these (small) files as a hub that says nothing about them: no ETag, no size headers,
+   * a chunked body cut after the given number of bytes, ending cleanly.
+   */
+  bareShort?: Map<string, number>;
 }
 
 export interface FakeHub {
@@ -64,6 +69,9 @@ export const gitSha1 = (b: Buffer) =>
     .digest('hex');
 
 const CHUNK = 64 * 1024;
+/** The pointer file git stores for an LFS file (its git blob id is the hub's `blobId`). */
+const lfsPointer = (b: Buffer) =>
+  Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(b)}\nsize ${b.length}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function listen(server: Server): Promise<string> {
@@ -91,19 +99,21 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     etag: string,
     file: string,
   ) {
-    const range = req.headers.range?.match(/^bytes=(\d+)-$/);
+    const range = req.headers.range?.match(/^bytes=(\d+)-(\d*)$/);
     const ifRange = req.headers['if-range'];
     const honourRange = range && !faults.ignoreRange && (ifRange === undefined || ifRange === etag);
     const start = honourRange ? Number(range![1]) : 0;
+    // `bytes=a-b` (inclusive end), as @huggingface/hub asks for `bytes=0-0` to learn the size.
+    const end = honourRange && range![2] ? Math.min(Number(range![2]) + 1, body.length) : body.length;
     const headers: Record<string, string | number> = { ETag: etag, 'Accept-Ranges': 'bytes' };
     if (honourRange && start >= body.length) {
       entry.status = 416;
       res.writeHead(416, { ...headers, 'Content-Range': `bytes */${body.length}` });
       return res.end();
     }
-    const part = body.subarray(start);
+    const part = body.subarray(start, end);
     headers['Content-Length'] = part.length;
-    if (honourRange) headers['Content-Range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
+    if (honourRange) headers['Content-Range'] = `bytes ${start}-${end - 1}/${body.length}`;
     entry.status = honourRange ? 206 : 200;
     res.writeHead(entry.status, headers);
     if (req.method === 'HEAD') return res.end();
@@ -157,11 +167,41 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     }
     const listing = `/api/models/${opts.repo}/revision/${encodeURIComponent(revision)}`;
     if (url.pathname === listing) {
-      const siblings = [...files.keys()].map((rfilename) => ({
-        rfilename,
-        size: files.get(rfilename)!.length,
-      }));
+      // As the hub's API (blobs=true): git blob id, size, and for LFS files their sha256.
+      const siblings = [...files.keys()].map((rfilename) => {
+        const b = files.get(rfilename)!;
+        return {
+          rfilename,
+          size: b.length,
+          blobId: gitSha1(isLfs(b) ? lfsPointer(b) : b),
+          ...(isLfs(b) && { lfs: { sha256: sha256(b), size: b.length, pointerSize: lfsPointer(b).length } }),
+        };
+      });
       return reply(200, { 'Content-Type': 'application/json' }, JSON.stringify({ sha: commit, siblings }));
+    }
+    // paths-info, which @huggingface/hub's downloadFileToCacheDir asks before downloading.
+    if (
+      req.method === 'POST' &&
+      url.pathname === `/api/models/${opts.repo}/paths-info/${encodeURIComponent(revision)}`
+    ) {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const asked =
+        (JSON.parse(Buffer.concat(chunks).toString() || '{}') as { paths?: string[] }).paths ?? [];
+      const info = asked
+        .filter((p) => files.has(p))
+        .map((path) => {
+          const b = files.get(path)!;
+          return {
+            type: 'file',
+            path,
+            size: b.length,
+            oid: gitSha1(isLfs(b) ? lfsPointer(b) : b),
+            ...(isLfs(b) && { lfs: { oid: sha256(b), size: b.length, pointerSize: lfsPointer(b).length } }),
+            lastCommit: { id: commit, title: 'fake commit', date: '2026-01-01T00:00:00.000Z' },
+          };
+        });
+      return reply(200, { 'Content-Type': 'application/json' }, JSON.stringify(info));
     }
     const prefix = `/${opts.repo}/resolve/${encodeURIComponent(revision)}/`;
     if (!url.pathname.startsWith(prefix)) {
@@ -181,6 +221,14 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
         Location: `${cdnEndpoint}/cdn/${sha}?file=${encodeURIComponent(file)}`,
       });
       return res.end();
+    }
+    const cut = faults.bareShort?.get(file);
+    if (cut !== undefined) {
+      entry.status = 200;
+      res.writeHead(200, { 'Transfer-Encoding': 'chunked' });
+      if (req.method === 'HEAD') return res.end();
+      entry.bytes = Math.min(cut, body.length);
+      return res.end(body.subarray(0, cut));
     }
     for (const [k, v] of Object.entries(hubHeaders)) res.setHeader(k, v);
     await sendBody(req, res, entry, content(file), `"${gitSha1(body)}"`, file);

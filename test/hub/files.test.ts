@@ -124,7 +124,9 @@ describe('openModelFiles', () => {
     expect(await files.exists('missing.json')).toBe(false);
     expect(JSON.parse(await files.readText('config.json'))).toEqual({ model_type: 'clip' });
     const local = await files.localPath!('onnx/model.onnx');
-    expect(local).toBe(join(cacheDir, 'hub', 'test-org', 'tiny-clip', 'main', 'onnx', 'model.onnx'));
+    expect(local).toBe(
+      join(cacheDir, 'models--test-org--tiny-clip', 'snapshots', hub.commit, 'onnx', 'model.onnx'),
+    );
     expect(Buffer.from(await files.readBytes('onnx/model.onnx')).equals(model)).toBe(true);
     expect(await code(files.readText('nope.json'))).toBe('MODEL_FILE_MISSING');
 

@@ -35,9 +35,11 @@ describe('mmrt ask / chat', () => {
     );
     const out = JSON.parse(stdout);
     expect(out.answer.toLowerCase()).toContain('red');
-    expect(out.usage.generatedTokens).toBeGreaterThan(0);
+    // OpenAI's names: finish_reason "stop" (end of sequence), usage in prompt/completion tokens.
+    expect(out.usage.completion_tokens).toBeGreaterThan(0);
+    expect(out.usage.total_tokens).toBe(out.usage.prompt_tokens + out.usage.completion_tokens);
     expect(out.timings.timeToFirstTokenMs).toBeGreaterThan(0);
-    expect(out.finishReason).toBe('eos');
+    expect(out.finish_reason).toBe('stop');
   });
 
   it('chat streams answers over several turns from stdin, with /image, /reset and /exit', async () => {

@@ -76,6 +76,7 @@ describe('loadLlava', () => {
     const err = await loadLlava({
       model: VLM_DIR,
       platform: 'cpu',
+      // @ts-expect-error the typo is the point: TypeScript refuses it, JavaScript callers get this error
       config: { kv_cache_max_lenght: 24 },
     }).then(
       () => undefined,

@@ -30,7 +30,8 @@ async function hubPackage(files: Record<string, Uint8Array | string>) {
   const client = new HubClient({ endpoint: hub.endpoint, cacheDir, env: {}, retries: 0 });
   const hubFiles = new HubModelFiles(client, REPO, 'main');
   const pkg = await describePackage(hubFiles);
-  return { hub, cacheDir, pkg, revisionDir: client.layout(REPO, 'main').revisionDir };
+  const layout = client.layout(REPO, 'main');
+  return { hub, cacheDir, pkg, revisionDir: layout.snapshotDir(hub.commit), stateDir: layout.stateDir };
 }
 
 async function walk(dir: string): Promise<string[]> {
@@ -82,7 +83,7 @@ describe('downloads from the hub', () => {
 
   it('an abort mid-download stops it, creates nothing, and leaves no partial file at a final path', async () => {
     const files = bigVlm();
-    const { hub, pkg, revisionDir } = await hubPackage(files);
+    const { hub, pkg, revisionDir, stateDir } = await hubPackage(files);
     try {
       hub.faults.chunkDelayMs = 5;
       const host = trackedHost();
@@ -107,9 +108,7 @@ describe('downloads from the hub', () => {
       }
       expect(finals.map((f) => relative(revisionDir, f))).not.toContain('onnx/vision_encoder.onnx');
       // The partial waits in the bookkeeping tree for a resume.
-      const partials = (await walk(join(revisionDir, '..', '.mmrt'))).filter((f) =>
-        f.endsWith('.incomplete'),
-      );
+      const partials = (await walk(stateDir)).filter((f) => f.endsWith('.incomplete'));
       expect(partials.length).toBe(1);
       expect((await stat(partials[0]!)).size).toBeLessThan(
         Buffer.from(files['onnx/vision_encoder.onnx']!).length,

@@ -70,7 +70,9 @@ describe('planModel: where settings come from', () => {
       key: 'batchSize',
       applies: true,
     });
-    expect(p.settings.kvCacheMaxLength?.value).toBe(2048);
+    // The preset's 2048 positions are more than this model has: clamped at planning, and said.
+    expect(p.settings.kvCacheMaxLength).toMatchObject({ value: 1024, source: 'model' });
+    expect(p.settings.kvCacheMaxLength?.key).toMatch(/clamped from 2048, preset:cuda-llava/);
 
     // The user's general precision beats every lower layer's specific one.
     const u = plan({ pkg, platform: 'cuda', config: { precision: 'fp32', batch_size: 2 } });

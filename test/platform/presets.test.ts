@@ -30,7 +30,11 @@ const EXPECTED: Readonly<Record<string, Expectation>> = {
   'cuda-llava': {
     family: 'llava',
     precisions: { vision_encoder: 'fp16', embed_tokens: 'q8', decoder_model_merged: 'q8' },
-    check: (p) => expect(p.generation).toEqual({ kvCache: true, maxLength: 2048 }),
+    // The preset asks for 2048 positions; the test model has 1024, so the plan clamps (and says so).
+    check: (p) => {
+      expect(p.generation).toEqual({ kvCache: true, maxLength: 1024 });
+      expect(p.settings.kvCacheMaxLength?.key).toMatch(/clamped from 2048, preset:cuda-llava/);
+    },
   },
   'cuda-blip2': {
     family: 'blip2',
@@ -174,11 +178,13 @@ describe('the brief configurations as presets', () => {
       const preset = presetById(id)!;
       const exp = EXPECTED[id]!;
       // cpu has no brief presets, so only the user's config decides the precisions.
+      // Without the preset's KV-cache length: as the user's own value, 2048 positions over this
+      // test model's 1024 would be refused at planning (test/platform/plan-time.test.ts).
       const plan = planForPlatform(
         fakePackage(exp.family),
         nodeCaps(),
         'cpu',
-        normalizeConfig(preset.config),
+        normalizeConfig({ ...preset.config, kvCacheMaxLength: undefined }),
       );
       expect(precisions(plan), id).toEqual(exp.precisions);
       expect(plan.components.every((c) => c.precisionChoice.source === 'user')).toBe(true);

@@ -3,11 +3,14 @@
  * streamed to stdout as it is generated (or one JSON object with --json).
  */
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
 import type { GenerationOptions } from '../../generation/options.js';
+import { openAiFinishReason, openAiUsage } from '../../generation/openai.js';
 import { loadLlava } from '../../node/index.js';
-import { REQUESTABLE_PRECISIONS } from '../../platform/precision-map.js';
+import type { ConfigInput } from '../../platform/config-keys.js';
+import { REQUESTABLE_PRECISIONS, type RequestedPrecision } from '../../platform/precision-map.js';
 import { DEFAULT_VLM_MODEL } from '../paths.js';
+import { downloadProgress } from '../progress.js';
+import { intArg, numberArg } from '../usage.js';
 import {
   type PlatformCliOptions,
   addPlatformOptions,
@@ -18,35 +21,19 @@ import {
 export interface VlmCliOptions extends PlatformCliOptions {
   model: string;
   precision?: string;
-  maxNewTokens?: string;
-  temperature?: string;
-  topK?: string;
-  topP?: string;
-  seed?: string;
+  maxNewTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
   stop?: string[];
-  threads?: string;
+  threads?: number;
+  quiet?: boolean;
 }
 
-function num(flag: string, v: string | undefined, integer: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new InputError(
-      'INPUT_INVALID',
-      `${flag} must be ${integer ? 'an integer' : 'a number'}, got "${v}"`,
-      { value: v },
-    );
-  }
-  return n;
-}
-
-/** Shared by ask and chat: CLI flags -> generation options. */
+/** Shared by ask and chat: CLI flags (already range-checked by their parsers) -> generation options. */
 export function generationFlags(opts: VlmCliOptions): GenerationOptions {
-  const maxNewTokens = num('--max-new-tokens', opts.maxNewTokens, true);
-  const temperature = num('--temperature', opts.temperature, false);
-  const topK = num('--top-k', opts.topK, true);
-  const topP = num('--top-p', opts.topP, false);
-  const seed = num('--seed', opts.seed, true);
+  const { maxNewTokens, temperature, topK, topP, seed } = opts;
   const sample = temperature !== undefined || topK !== undefined || topP !== undefined || seed !== undefined;
   return {
     ...(maxNewTokens !== undefined ? { maxNewTokens } : {}),
@@ -67,20 +54,30 @@ export function generationFlags(opts: VlmCliOptions): GenerationOptions {
 /** Plan the model for --platform/--config and load it (the decoder on first use). */
 export async function openVlm(opts: VlmCliOptions) {
   checkPrecisionOption(opts.precision);
-  const threads = num('--threads', opts.threads, true);
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --threads are shorthands for the same config keys.
-  const merged = {
+  const merged: ConfigInput = {
     ...config,
-    ...(opts.precision ? { precision: opts.precision } : {}),
-    ...(threads ? { numThreads: threads } : {}),
+    ...(opts.precision ? { precision: opts.precision as RequestedPrecision } : {}),
+    ...(opts.threads ? { numThreads: opts.threads } : {}),
   };
-  return loadLlava({
+  const downloads = downloadProgress(!opts.quiet);
+  const model = await loadLlava({
     model: opts.model,
     platform,
     config: merged,
     ...(candidates ? { candidates } : {}),
-    onWarning: (m) => process.stderr.write(`mmrt: warning: ${m}\n`),
+    host: { hub: { onProgress: downloads.onProgress } },
+    onWarning: (m) => {
+      if (!opts.quiet) process.stderr.write(`mmrt: warning: ${m}\n`);
+    },
+  });
+  const dispose = model.dispose.bind(model);
+  return Object.assign(model, {
+    dispose: async () => {
+      downloads.stop();
+      await dispose();
+    },
   });
 }
 
@@ -88,16 +85,25 @@ export function addVlmOptions(cmd: Command): Command {
   return addPlatformOptions(cmd)
     .option('-m, --model <path|org/name>', 'LLaVA-family model folder or hub id', DEFAULT_VLM_MODEL)
     .option('--precision <p>', `precision of every component (${REQUESTABLE_PRECISIONS.join(', ')})`)
-    .option('-n, --max-new-tokens <n>', 'tokens to generate at most')
-    .option('--temperature <t>', 'sample with this temperature (default: greedy)')
-    .option('--top-k <k>', 'sample from the k most likely tokens')
-    .option('--top-p <p>', 'sample from the smallest set of tokens reaching probability p')
-    .option('--seed <n>', 'sampling seed, to repeat a run')
+    .option('-n, --max-new-tokens <n>', 'tokens to generate at most', intArg(1, 1_048_576))
+    .option(
+      '--temperature <t>',
+      'sample with this temperature, > 0 (default: greedy)',
+      numberArg(0, 100, true),
+    )
+    .option('-k, --top-k <k>', 'sample from the k most likely tokens (0: all)', intArg(0))
+    .option(
+      '--top-p <p>',
+      'sample from the smallest set of tokens reaching probability p, in (0, 1]',
+      numberArg(0, 1, true),
+    )
+    .option('--seed <n>', 'sampling seed, to repeat a run', intArg(Number.MIN_SAFE_INTEGER))
     .option('--stop <text>', 'stop when this text appears (repeatable)', (v: string, prev: string[] = []) => [
       ...prev,
       v,
     ])
-    .option('--threads <n>', 'intra-op threads per session (default: all cores)');
+    .option('--threads <n>', 'intra-op threads per session, 1-1024 (default: all cores)', intArg(1, 1024))
+    .option('--quiet', 'no warnings or download progress on stderr');
 }
 
 export function registerAsk(program: Command): void {
@@ -116,8 +122,9 @@ export function registerAsk(program: Command): void {
       if (!opts.json) for await (const delta of stream) process.stdout.write(delta);
       const r = await stream.result;
       if (opts.json) {
+        // OpenAI's names where the concept is theirs (finish_reason, usage), so servers reuse them.
         process.stdout.write(
-          `${JSON.stringify({ image, question, answer: r.text, finishReason: r.finishReason, usage: r.usage, timings: r.timings, ...(r.seed !== undefined ? { seed: r.seed } : {}) })}\n`,
+          `${JSON.stringify({ image, question, answer: r.text, finish_reason: openAiFinishReason(r.finishReason), usage: openAiUsage(r.usage), timings: r.timings, ...(r.seed !== undefined ? { seed: r.seed } : {}) })}\n`,
         );
       } else {
         process.stdout.write('\n');

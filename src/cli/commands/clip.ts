@@ -2,13 +2,13 @@
  * CLIP commands: classify, embed, index, search. Results go to stdout (one JSON object per
  * input per line with --json), progress and warnings to stderr.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InputError, isMmrtError } from '../../errors.js';
+import { isMmrtError } from '../../errors.js';
 import { ImageIndex } from '../../kinds/dual-encoder/image-index.js';
 import type { ClipModel } from '../../kinds/dual-encoder/model.js';
 import { loadClip } from '../../node/index.js';
-import { REQUESTABLE_PRECISIONS } from '../../platform/precision-map.js';
+import type { ConfigInput } from '../../platform/config-keys.js';
+import { REQUESTABLE_PRECISIONS, type RequestedPrecision } from '../../platform/precision-map.js';
 import { encodeNpy } from '../npy.js';
 import { DEFAULT_CLIP_MODEL } from '../paths.js';
 import {
@@ -17,15 +17,18 @@ import {
   checkPrecisionOption,
   readPlatformOptions,
 } from '../platform-options.js';
-import { progressBar } from '../progress.js';
+import { downloadProgress, progressBar } from '../progress.js';
+import { checkOutputExtension, choiceArg, intArg, usageError } from '../usage.js';
+import { readFileInput, writeFileOutput } from '../files.js';
+import { expandInputs } from '../inputs.js';
 
 interface ClipCliOptions extends PlatformCliOptions {
   model: string;
   quiet?: boolean;
   precision?: string;
-  batchSize?: string;
+  batchSize?: number;
   json?: boolean;
-  resample?: string;
+  resample?: 'exact' | 'fast';
 }
 
 function collectLabels(value: string, previous: string[] = []): string[] {
@@ -42,34 +45,36 @@ export async function openClip(
   opts: ClipCliOptions,
 ): Promise<{ clip: ClipModel; warnings: string[]; dispose: () => Promise<void> }> {
   checkPrecisionOption(opts.precision);
-  const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0)) {
-    throw new InputError(
-      'INPUT_INVALID',
-      `--batch-size must be a positive integer, got "${opts.batchSize}"`,
-      { value: opts.batchSize },
-    );
-  }
+  const batchSize = opts.batchSize;
   const { platform, config, candidates } = readPlatformOptions(opts);
   // --precision and --batch-size are shorthands for the same config keys.
-  const merged = {
+  const merged: ConfigInput = {
     ...config,
-    ...(opts.precision ? { precision: opts.precision } : {}),
+    ...(opts.precision ? { precision: opts.precision as RequestedPrecision } : {}),
     ...(batchSize ? { batchSize } : {}),
   };
   const warnings: string[] = [];
+  const downloads = downloadProgress(!opts.quiet);
   const clip = await loadClip({
     model: opts.model,
     platform,
     config: merged,
     ...(candidates ? { candidates } : {}),
-    images: { resampleMode: opts.resample === 'fast' ? 'fast' : 'exact' },
+    images: { resampleMode: opts.resample ?? 'exact' },
+    host: { hub: { onProgress: downloads.onProgress } },
     onWarning: (m) => {
       warnings.push(m);
       if (!opts.quiet) process.stderr.write(`mmrt: warning: ${m}\n`);
     },
   });
-  return { clip, warnings, dispose: () => clip.dispose() };
+  return {
+    clip,
+    warnings,
+    dispose: async () => {
+      downloads.stop();
+      await clip.dispose();
+    },
+  };
 }
 
 function addCommon(cmd: Command): Command {
@@ -77,9 +82,22 @@ function addCommon(cmd: Command): Command {
     .option('-m, --model <path|org/name>', 'model folder or hub id', DEFAULT_CLIP_MODEL)
     .option('--quiet', 'no warnings on stderr')
     .option('--precision <p>', `precision of every component (${REQUESTABLE_PRECISIONS.join(', ')})`)
-    .option('--batch-size <n>', 'images per inference call')
-    .option('--resample <mode>', "'exact' (Pillow-identical, default) or 'fast'", 'exact')
-    .option('--json', 'one JSON object per input per line');
+    .option('--batch-size <n>', 'images per inference call (1-4096)', intArg(1, 4096))
+    .option(
+      '--resample <mode>',
+      "'exact' (Pillow-identical, default) or 'fast'",
+      choiceArg(['exact', 'fast']),
+    )
+    .option('--json', 'one JSON object per input per line (errors too)');
+}
+
+/** Labels from a file: one per line, blank lines and surrounding spaces ignored. */
+async function readLabelsFile(path: string): Promise<string[]> {
+  const text = (await readFileInput('--labels-file', path, 16 * 1024 * 1024)).toString('utf8');
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 function out(line: string): void {
@@ -91,28 +109,38 @@ export function registerClip(program: Command): void {
     program
       .command('classify')
       .description('zero-shot classify images against labels')
-      .argument('<images...>', 'image files or URLs')
-      .requiredOption('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
+      .argument('<images...>', 'image files, URLs, folders, or - for a list on stdin')
+      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
+      .option('--labels-file <file>', 'labels, one per line (for long label lists)')
       .option('-t, --template <text>', 'prompt template, {} is the label', 'a photo of a {}')
-      .option('-k, --top <n>', 'labels to show per image', '3'),
+      .option('-k, --top-k <n>', 'labels to show per image (default 3)', intArg(1)),
   ).action(
-    async (images: string[], opts: ClipCliOptions & { labels: string[]; template: string; top: string }) => {
+    async (
+      images: string[],
+      opts: ClipCliOptions & { labels?: string[]; labelsFile?: string; template: string; topK?: number },
+    ) => {
       // Checked before the model loads: a typo in the labels should not cost a model load.
-      if (opts.labels.length === 0) {
-        throw new InputError(
-          'INPUT_INVALID',
-          '--labels needs at least one non-empty label, e.g. --labels "cat,dog"',
-          {
-            value: opts.labels,
-          },
+      const labels = [
+        ...(opts.labels ?? []),
+        ...(opts.labelsFile ? await readLabelsFile(opts.labelsFile) : []),
+      ];
+      if (labels.length === 0) {
+        throw usageError(
+          opts.labels || opts.labelsFile
+            ? 'no labels: --labels and --labels-file gave no non-empty label'
+            : 'classify needs labels: --labels "cat,dog" or --labels-file labels.txt',
+          { value: opts.labels },
         );
       }
+      opts.labels = labels;
+      images = await expandInputs(images);
+      const top = opts.topK ?? 3;
       const { clip, dispose } = await openClip(opts);
       try {
         const bar = progressBar('classify');
         const t0 = performance.now();
         // Classify per batch so a bad image costs only its own line, not the whole run.
-        const bs = Number(opts.batchSize ?? 8);
+        const bs = opts.batchSize ?? 8;
         let failed = 0;
         for (let i = 0; i < images.length; i += bs) {
           const chunk = images.slice(i, i + bs);
@@ -124,16 +152,16 @@ export function registerClip(program: Command): void {
             try {
               const results = await clip.zeroShot(
                 pending.map((p) => p.input),
-                opts.labels,
+                labels,
                 { template: opts.template },
               );
               results.forEach((labels, k) => {
                 const { input, j } = pending[k]!;
-                const top = labels.slice(0, Number(opts.top) || labels.length);
+                const shown = labels.slice(0, top);
                 lines[j] = {
                   text: opts.json
                     ? JSON.stringify({ input, labels })
-                    : `${input}: ${top.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
+                    : `${input}: ${shown.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
                 };
               });
               pending = [];
@@ -167,7 +195,7 @@ export function registerClip(program: Command): void {
         if (!opts.json) {
           const ms = performance.now() - t0;
           process.stderr.write(
-            `${images.length - failed} image(s) x ${opts.labels.length} labels in ${ms.toFixed(0)} ms\n`,
+            `${images.length - failed} image(s) x ${labels.length} labels in ${ms.toFixed(0)} ms\n`,
           );
         }
         if (failed > 0) process.exitCode = 1;
@@ -181,12 +209,14 @@ export function registerClip(program: Command): void {
     program
       .command('embed')
       .description('embed images (or texts with --text) and print or save the vectors')
-      .argument('<inputs...>', 'image files/URLs, or texts with --text')
+      .argument('<inputs...>', 'image files/URLs/folders (- for a list on stdin), or texts with --text')
       .option('--text', 'the inputs are texts')
       .option('-o, --out <file>', 'write a .npy (float32 [n, d]) or .json file instead of printing')
       .option('--raw', 'do not L2-normalize'),
   ).action(
     async (inputs: string[], opts: ClipCliOptions & { text?: boolean; out?: string; raw?: boolean }) => {
+      if (opts.out) checkOutputExtension('--out', opts.out, ['.npy', '.json']);
+      if (!opts.text) inputs = await expandInputs(inputs);
       const { clip, dispose } = await openClip(opts);
       try {
         const bar = progressBar('embed');
@@ -197,9 +227,11 @@ export function registerClip(program: Command): void {
           : await clip.embedImages(inputs, { normalize, onProgress });
         bar.stop();
         if (opts.out) {
-          if (opts.out.endsWith('.npy')) await writeFile(opts.out, encodeNpy(vectors));
+          if (opts.out.toLowerCase().endsWith('.npy'))
+            await writeFileOutput('--out', opts.out, encodeNpy(vectors));
           else
-            await writeFile(
+            await writeFileOutput(
+              '--out',
               opts.out,
               JSON.stringify(inputs.map((input, i) => ({ input, embedding: Array.from(vectors[i]!) }))),
             );
@@ -226,20 +258,23 @@ export function registerClip(program: Command): void {
     program
       .command('index')
       .description('build an image search index file from images')
-      .argument('<images...>', 'image files')
-      .requiredOption('-o, --out <file>', 'index file to write')
+      .argument('<images...>', 'image files, folders, or - for a list on stdin')
+      .requiredOption('-o, --out <file>', 'index file to write (.idx)')
       .option('--append', 'add to an existing index file'),
   ).action(async (images: string[], opts: ClipCliOptions & { out: string; append?: boolean }) => {
+    checkOutputExtension('--out', opts.out, ['.idx']);
+    images = await expandInputs(images);
+    const existing = opts.append ? await readFileInput('--out', opts.out) : undefined;
     const { clip, dispose } = await openClip(opts);
     try {
       const bar = progressBar('index');
       const vectors = await clip.embedImages(images, { onProgress: (d, t) => bar.update(d, t) });
       bar.stop();
-      const index = opts.append
-        ? ImageIndex.deserialize(new Uint8Array(await readFile(opts.out)))
+      const index = existing
+        ? ImageIndex.deserialize(new Uint8Array(existing))
         : new ImageIndex(vectors[0]!.length, opts.model);
       for (const [i, img] of images.entries()) index.add(img, vectors[i]!);
-      await writeFile(opts.out, index.serialize());
+      await writeFileOutput('--out', opts.out, index.serialize());
       process.stderr.write(`index ${opts.out}: ${index.size} images, ${index.dim}-d\n`);
     } finally {
       await dispose();
@@ -253,19 +288,20 @@ export function registerClip(program: Command): void {
       .requiredOption('-i, --index <file>', 'index file')
       .option('-q, --query <text>', 'text query')
       .option('--image <file>', 'image query instead of text')
-      .option('-k, --top <n>', 'results', '5'),
-  ).action(async (opts: ClipCliOptions & { index: string; query?: string; image?: string; top: string }) => {
-    if (!opts.query && !opts.image)
-      throw new InputError('INPUT_INVALID', 'search needs --query <text> or --image <file>');
-    const index = ImageIndex.deserialize(new Uint8Array(await readFile(opts.index)));
-    const { clip, dispose } = await openClip(opts);
-    try {
-      const [q] = opts.query ? await clip.embedTexts([opts.query]) : await clip.embedImages([opts.image!]);
-      const hits = index.search(q!, Number(opts.top) || 5);
-      for (const h of hits)
-        out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
-    } finally {
-      await dispose();
-    }
-  });
+      .option('-k, --top-k <n>', 'results (default 5)', intArg(1)),
+  ).action(
+    async (opts: ClipCliOptions & { index: string; query?: string; image?: string; topK?: number }) => {
+      if (!opts.query && !opts.image) throw usageError('search needs --query <text> or --image <file>');
+      const index = ImageIndex.deserialize(new Uint8Array(await readFileInput('--index', opts.index)));
+      const { clip, dispose } = await openClip(opts);
+      try {
+        const [q] = opts.query ? await clip.embedTexts([opts.query]) : await clip.embedImages([opts.image!]);
+        const hits = index.search(q!, opts.topK ?? 5);
+        for (const h of hits)
+          out(opts.json ? JSON.stringify({ input: h.id, score: h.score }) : `${h.score.toFixed(4)}  ${h.id}`);
+      } finally {
+        await dispose();
+      }
+    },
+  );
 }

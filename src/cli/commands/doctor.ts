@@ -18,7 +18,7 @@ const RATING_TEXT: Readonly<Record<Rating, string>> = {
   none: 'None',
 };
 
-/** The brief's table (plus mmrt's cpu/wasm columns) beside what this machine can run. */
+/** The compatibility table (models x platforms) beside what this machine can run. */
 export function matrixText(caps: HostCapabilities): string {
   const avail = TABLE_PLATFORMS.map((p) => platformAvailability(caps, p));
   const mark = (i: number) => (avail[i]!.available ? '*' : '');
@@ -38,7 +38,7 @@ export function matrixText(caps: HostCapabilities): string {
   rows.push(['usable here', ...avail.map((a) => (a.available ? 'yes' : 'no')), '']);
   const notes = avail.filter((a) => a.available).map((a) => `  ${a.platform}: ${a.detail}`);
   return [
-    "Compatibility (the brief's table; cpu and wasm columns are mmrt's) and what this machine can run (* = usable here):",
+    'How well each model architecture runs on each platform, and what this machine can run (* = usable here):',
     table(rows),
     '',
     'Usable platforms:',
@@ -53,7 +53,10 @@ export function registerDoctor(program: Command): void {
       'show what this machine offers: ONNX Runtime, execution providers (probed), CPU, memory, GPUs',
     )
     .option('--json', 'print one JSON object')
-    .option('--matrix', "print the brief's compatibility table beside what this machine can run")
+    .option(
+      '--matrix',
+      'print how well each model architecture runs on each platform, beside what this machine can run',
+    )
     .action(async (opts: { json?: boolean; matrix?: boolean }) => {
       const caps = await detectNode();
       if (opts.matrix && opts.json) {

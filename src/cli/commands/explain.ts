@@ -7,7 +7,7 @@ import { table } from '../format.js';
 import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
 
 function keysText(): string {
-  const rows = [['key', 'brief spelling', 'values', 'platforms', 'maps to']];
+  const rows = [['key', 'snake_case', 'values', 'platforms', 'maps to']];
   for (const k of CONFIG_KEY_NAMES) {
     const s = CONFIG_KEYS[k];
     const platforms = s.platforms.length >= 9 ? 'all' : s.platforms.join(',');

@@ -8,7 +8,7 @@ import { InputError } from '../../errors.js';
 import type { FamilyContext, FamilyDescriptor } from '../../families/family.js';
 import type { KeyValueStore } from '../../host/host.js';
 import type { MultimodalLoader } from '../../loader/loader.js';
-import { imageDecoder } from '../../media/input.js';
+import { decodeConcurrency, imageDecoder } from '../../media/input.js';
 import { ImageProcessor } from '../../media/processor.js';
 import {
   type Architecture,
@@ -16,6 +16,7 @@ import {
   TEXT_ENCODER,
   VISION_ENCODER,
 } from '../../package/family-spec.js';
+import { readLogitScale } from '../../package/onnx-scalars.js';
 import { TextTokenizer } from '../../text/tokenizer.js';
 import { ClipModel, type ClipOptions, DUAL_ENCODER_STYLES, type DualEncoderStyle } from './model.js';
 
@@ -68,6 +69,7 @@ async function createClip(
   const pkg = loader.package;
   const tokenizer = TextTokenizer.fromJson(pkg.tokenizer!.tokenizerJson, pkg.tokenizer!.tokenizerConfig, {
     ...(pkg.dims.text.maxPositions && { maxPositions: pkg.dims.text.maxPositions }),
+    source: `${pkg.location}/tokenizer.json`,
     padSide: 'right',
   });
   const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {
@@ -106,6 +108,7 @@ async function createClip(
         preprocessInto: (rgb, out, offset) =>
           processor.preprocessInto(rgb, out, offset, size.width, size.height),
         pixelShape: [3, size.height, size.width],
+        decodeConcurrency: decodeConcurrency(images),
       },
       sessions: split
         ? {
@@ -114,6 +117,7 @@ async function createClip(
             ...(hasCombined && {
               combined: () => loader.session('model'),
               releaseCombined: () => loader.release('model'),
+              readScale: () => scanScale(loader),
             }),
           }
         : { combined: () => loader.session('model') },
@@ -180,6 +184,16 @@ async function logitScaleCache(store: KeyValueStore, loader: MultimodalLoader) {
       } catch {}
     },
   };
+}
+
+/** The scale from the combined graph's file, scanned without loading it (see onnx-scalars.ts). */
+async function scanScale(loader: MultimodalLoader): Promise<{ scale: number; bias: number } | undefined> {
+  const files = loader.package.files;
+  const entry = loader.spec.components.find((c) => c.name === 'model');
+  if (!files.readRange || !entry || (entry.externalData?.length ?? 0) > 0) return undefined;
+  const size = await files.size(entry.file);
+  const found = await readLogitScale((offset, length) => files.readRange!(entry.file, offset, length), size);
+  return found && { scale: found.scale, bias: found.bias };
 }
 
 async function sha256Hex(text: string): Promise<string> {

@@ -46,6 +46,8 @@ export interface ImagePipeline {
   preprocessInto?(image: RgbImage, out: Float32Array, offset: number): void;
   /** [channels, height, width] that `preprocess` produces. */
   readonly pixelShape: readonly [number, number, number];
+  /** Images decoded at once in a batch (bounds the pixels in flight). Default: the whole batch. */
+  readonly decodeConcurrency?: number;
 }
 
 export interface ClipTowers {
@@ -59,6 +61,11 @@ export interface ClipTowers {
    * read the learned logit scale; this releases it afterwards (it can be as big as both towers).
    */
   readonly releaseCombined?: () => Promise<void>;
+  /**
+   * The learned scale read from the combined graph's file without loading it (a streaming scan
+   * of its header), when the host can read the file in pieces; undefined to fall back.
+   */
+  readonly readScale?: () => Promise<{ scale: number; bias: number } | undefined>;
 }
 
 /** Settings the plan decides (`batch_size`, `parallel_encoder_execution`, a pinned batch). */
@@ -316,14 +323,27 @@ export class ClipModel implements LoadedModel {
     const [c, h, w] = this.host.pixelShape;
     const per = c * h * w;
     const pixels = new Float32Array((end - start) * per);
-    const results = await Promise.allSettled(
-      images.slice(start, end).map(async (img, j) => {
-        const rgb = await this.host.decodeImage(img, signal);
-        const p0 = performance.now();
-        if (this.host.preprocessInto) this.host.preprocessInto(rgb, pixels, j * per);
-        else pixels.set(this.host.preprocess(rgb), j * per);
-        this.timings.preprocessMs += performance.now() - p0;
-      }),
+    // At most `decodeConcurrency` images decode at once: their pixels (up to maxPixels each)
+    // are what a batch holds in memory before preprocessing shrinks them.
+    const todo = images.slice(start, end);
+    const results: PromiseSettledResult<void>[] = new Array(todo.length);
+    let next = 0;
+    const worker = async () => {
+      for (let j = next++; j < todo.length; j = next++) {
+        try {
+          const rgb = await this.host.decodeImage(todo[j]!, signal);
+          const p0 = performance.now();
+          if (this.host.preprocessInto) this.host.preprocessInto(rgb, pixels, j * per);
+          else pixels.set(this.host.preprocess(rgb), j * per);
+          this.timings.preprocessMs += performance.now() - p0;
+          results[j] = { status: 'fulfilled', value: undefined };
+        } catch (reason) {
+          results[j] = { status: 'rejected', reason };
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.host.decodeConcurrency ?? todo.length, todo.length) }, worker),
     );
     this.timings.decodeMs += performance.now() - t0;
     const failures = results
@@ -350,6 +370,34 @@ export class ClipModel implements LoadedModel {
       );
     }
     return pixels;
+  }
+
+  /**
+   * Every output of the vision tower (`image_embeds`, `last_hidden_state`, ...) for these images,
+   * in one batch, unnormalized: what `image-feature-extraction` returns. Needs the split tower.
+   */
+  async visionOutputs(
+    images: readonly ImageInput[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Record<string, Tensor>> {
+    if (!Array.isArray(images) || images.length === 0) {
+      throw new InputError('INPUT_INVALID', 'visionOutputs needs at least one image', { value: images });
+    }
+    if (!this.sessions.vision) {
+      throw new MmrtError(
+        'MODEL_COMPONENT_MISSING',
+        `${this.modelId} has no separate vision tower (onnx/vision_model.onnx), only the combined graph`,
+        { valid: ['onnx/vision_model.onnx'] },
+      );
+    }
+    const pixels = await this.decodeChunk(images, 0, images.length, options.signal);
+    const [c, h, w] = this.host.pixelShape;
+    const s = await this.sessions.vision();
+    const feeds = { pixel_values: new this.host.ort.Tensor('float32', pixels, [images.length, c, h, w]) };
+    const t0 = performance.now();
+    const out = await s.run(pick(s, feeds));
+    this.timings.visionMs += performance.now() - t0;
+    return out;
   }
 
   private async runVision(given: Float32Array, real: number): Promise<Float32Array[]> {
@@ -406,6 +454,24 @@ export class ClipModel implements LoadedModel {
       return { scale: this.opts.logitScale, bias: this.opts.logitBias ?? 0 };
     if (!this.sessions.combined) return this.initScale('has no combined model.onnx');
     const split = !!(this.sessions.text && this.sessions.vision);
+    const read = await this.sessions.readScale?.().catch(() => undefined);
+    if (read) {
+      try {
+        await this.opts.onLogitScale?.(read);
+      } catch (e) {
+        this.opts.onWarning?.(`onLogitScale failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      return read;
+    }
+    if (split && this.loader.package.files.prefetch) {
+      // Said, not silent: for a hub model this is a download of the combined graph (577 MB for
+      // ViT-B/32), done once per model file (the value is kept in the host's store after).
+      const entry = this.loader.spec.components.find((c) => c.name === 'model');
+      const size = entry?.bytes ? ` (${(entry.bytes / 1048576).toFixed(1)} MiB)` : '';
+      this.opts.onWarning?.(
+        `reading the learned logit scale from ${entry?.file ?? 'the combined model.onnx'}${size} once: the exported towers do not carry it; it is kept for this model file afterwards (pass logitScale to skip)`,
+      );
+    }
     let scale: { scale: number; bias: number };
     try {
       scale = await this.calibrateScale();
@@ -474,6 +540,13 @@ export class ClipModel implements LoadedModel {
     options: ZeroShotOptions = {},
   ): Promise<LabelScore[][]> {
     const { labels: cleaned, prompts } = zeroShotPrompts(labels, options.template);
+    const topK = options.topK;
+    if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1)) {
+      throw new InputError('INPUT_INVALID', `topK must be an integer >= 1, got ${String(topK)}`, {
+        value: topK,
+        valid: 'an integer >= 1',
+      });
+    }
     const textJob = () => this.embedTexts(prompts, { signal: options.signal });
     const imageJob = () =>
       this.embedImages(images, { signal: options.signal, onProgress: options.onProgress });
@@ -499,6 +572,13 @@ export class ClipModel implements LoadedModel {
         'INPUT_INVALID',
         `${labels.length} labels but ${labelEmbeddings.length} label embeddings`,
         { value: labelEmbeddings.length, valid: `${labels.length} embeddings` },
+      );
+    }
+    if (imageEmbeddings[0] && labelEmbeddings[0] && labelEmbeddings[0].length !== imageEmbeddings[0].length) {
+      throw new MmrtError(
+        'SESSION_RUN_FAILED',
+        `${this.modelId}: text embeddings are ${labelEmbeddings[0].length}-d but image embeddings ${imageEmbeddings[0].length}-d (text_model and vision_model do not belong together)`,
+        { value: [labelEmbeddings[0].length, imageEmbeddings[0].length] },
       );
     }
     const { scale, bias } = await this.logitScale();
@@ -532,7 +612,15 @@ export function zeroShotPrompts(
       },
     );
   }
-  return { labels: cleaned, prompts: cleaned.map((l) => template.replace(/\{label\}|\{\}/g, l)) };
+  if (typeof template !== 'string' || !/\{label\}|\{\}/.test(template)) {
+    throw new InputError(
+      'INPUT_INVALID',
+      `the prompt template ${JSON.stringify(template)?.slice(0, 80)} has no {} (or {label}) slot: every label would get the same prompt`,
+      { value: template, valid: 'a string with {} where the label goes, e.g. "a photo of a {}"' },
+    );
+  }
+  // Labels are data: a function replacement, so "$&" or "$1" in a label is kept as written.
+  return { labels: cleaned, prompts: cleaned.map((l) => template.replace(/\{label\}|\{\}/g, () => l)) };
 }
 
 function pick(s: Session, feeds: Record<string, Tensor>): Record<string, Tensor> {
@@ -558,8 +646,33 @@ function outputName(s: Session, wanted: string): string {
   return s.outputNames[0]!;
 }
 
-function rows(t: Tensor, n: number): Float32Array[] {
+/** Rows of a float32 embedding output, checked: the dtype and shape CLIP produces, no NaN/Inf. */
+function rows(t: Tensor, n: number, what = 'embedding'): Float32Array[] {
+  if (t.type !== 'float32') {
+    throw new MmrtError('SESSION_RUN_FAILED', `the model's ${what} output is ${t.type}, not float32`, {
+      value: t.type,
+      valid: ['float32'],
+    });
+  }
   const data = t.data as Float32Array;
+  if (data.length === 0 || data.length % n !== 0) {
+    throw new MmrtError(
+      'SESSION_RUN_FAILED',
+      `the model's ${what} output has ${data.length} values for ${n} inputs`,
+      {
+        value: t.dims,
+      },
+    );
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      throw new MmrtError(
+        'SESSION_RUN_FAILED',
+        `the model's ${what} output holds ${Number.isNaN(data[i]!) ? 'NaN' : 'Inf'} (at value ${i}): the model or its precision variant is broken for this input`,
+        { value: data[i], index: i, hint: 'Try another precision (fp32), or check the model file.' },
+      );
+    }
+  }
   const dim = data.length / n;
   return Array.from({ length: n }, (_, i) => data.slice(i * dim, (i + 1) * dim));
 }

@@ -101,6 +101,7 @@ export class LlavaModel implements LoadedModel {
     const pkg = loader.package;
     if (!pkg.tokenizer) throw new InputError('INPUT_INVALID', `${pkg.location} has no tokenizer`);
     const tokenizer = TextTokenizer.fromJson(pkg.tokenizer.tokenizerJson, pkg.tokenizer.tokenizerConfig, {
+      source: `${pkg.location}/tokenizer.json`,
       padSide: 'left',
     });
     const config = readLlavaConfig(pkg, (id) => tokenizer.tokenizer.id_to_token(id), {
@@ -123,7 +124,11 @@ export class LlavaModel implements LoadedModel {
       tokenizer,
       template: await loadChatTemplate(pkg),
       preparer: new LlavaImagePreparer(config, processor),
-      defaults: generationDefaults(pkg.generationConfig, pkg.config),
+      defaults: generationDefaults(
+        pkg.generationConfig,
+        pkg.config,
+        `${pkg.location}/generation_config.json`,
+      ),
       featureCacheBytes,
       ...(parts.kvCacheMaxLength !== undefined ? { kvCacheMaxLength: parts.kvCacheMaxLength } : {}),
       ...(config.anyResolution ? { imageNewline: lazyNewline(loader, options.imageNewline) } : {}),

@@ -1,15 +1,16 @@
 /**
  * Get one file into the cache: transfer attempts with retries (each resuming from the
- * partial), then size and checksum verification, then metadata and the atomic rename that
- * makes the file visible at its final path. The caller holds the file's lock.
+ * partial), then size and checksum verification, then the blob (atomic rename), the ref and
+ * the snapshot link that make it visible. The caller holds the file's lock.
  */
 import { rename, rm, stat } from 'node:fs/promises';
 import { DownloadError, isMmrtError } from '../../errors.js';
+import { normalizeEtag } from '../../hub/checksum.js';
 import { abortError, sleep } from './abort.js';
-import type { FileCachePaths } from './cache-layout.js';
+import { type FileCachePaths, type RepoCacheLayout, isCommit } from './cache-layout.js';
 import type { HttpErrorContext } from './http.js';
 import type { DownloadProgress, ProgressListener } from './inflight.js';
-import { type FileMeta, writeJson } from './meta.js';
+import type { CachedFile } from './meta.js';
 import type { ResolvedHubOptions } from './options.js';
 import { RestartTransfer, discardPartial, transfer } from './transfer.js';
 import { expectedChecksum, expectedSize, hashFile, integrityError } from './verify.js';
@@ -20,6 +21,11 @@ export interface DownloadJob {
   readonly path: string;
   readonly url: string;
   readonly paths: FileCachePaths;
+  readonly layout: RepoCacheLayout;
+  /** The commit to file the snapshot under when the hub sends none (the listing's). */
+  readonly knownCommit?: string;
+  /** The size the listing gave, held against a response that says none. */
+  readonly listedSize?: number;
   readonly signal: AbortSignal;
   readonly emit: ProgressListener;
 }
@@ -56,7 +62,7 @@ function isRetryable(e: unknown): boolean {
   return isMmrtError(e) && e.code === 'DOWNLOAD_FAILED' && e.details['retryable'] === true;
 }
 
-export async function downloadToCache(opts: ResolvedHubOptions, job: DownloadJob): Promise<FileMeta> {
+export async function downloadToCache(opts: ResolvedHubOptions, job: DownloadJob): Promise<CachedFile> {
   const { signal } = job;
   const ctx: HttpErrorContext = { repo: job.repo, revision: job.revision, path: job.path, url: job.url };
   const progress = monotonicProgress(job.path, job.emit);
@@ -82,7 +88,8 @@ export async function downloadToCache(opts: ResolvedHubOptions, job: DownloadJob
       }
       if (!isRetryable(e) || failures >= opts.retries) throw e;
       failures++;
-      await sleep(opts.retryDelayMs * 2 ** (failures - 1), signal, job.path);
+      const asked = Number((e as DownloadError).details['retryAfterMs'] ?? 0);
+      await sleep(Math.max(opts.retryDelayMs * 2 ** (failures - 1), asked), signal, job.path);
     }
   }
 }
@@ -92,11 +99,13 @@ async function attempt(
   job: DownloadJob,
   ctx: HttpErrorContext,
   onBytes: (loaded: number, total: number | undefined) => void,
-): Promise<FileMeta> {
+): Promise<CachedFile> {
   const { paths } = job;
   const r = await transfer(opts, { url: job.url, paths, ctx, signal: job.signal, onBytes });
   const size = (await stat(paths.partial).catch(() => ({ size: 0 }))).size;
-  const wantSize = expectedSize(r);
+  // A response with no size and no checksum is held to the listing's size: a body that ends
+  // early and cleanly must not become the cached file.
+  const wantSize = expectedSize(r) ?? job.listedSize;
   if (wantSize !== undefined && size < wantSize) {
     // The body ended cleanly but short: treat like a dropped connection and resume.
     throw new DownloadError('DOWNLOAD_FAILED', `Hub sent ${size} of ${wantSize} bytes of "${job.path}"`, {
@@ -117,21 +126,17 @@ async function attempt(
       throw integrityError(`${job.repo}/${job.path}`, checksum.algorithm, checksum.hex, actual);
     }
   }
-  const meta: FileMeta = {
-    repo: job.repo,
-    revision: job.revision,
-    path: job.path,
-    size,
-    ...(checksum ? { checksum } : {}),
-    ...(r.etag ? { etag: r.etag } : {}),
-    ...(r.commit ? { commit: r.commit } : {}),
-    url: job.url,
-    downloadedAt: new Date().toISOString(),
-  };
-  // Metadata first: a file at the final path always has its record (a crash in between
-  // leaves a record without a file, which reads as a miss).
-  await writeJson(paths.meta, meta);
-  await rename(paths.partial, paths.dest);
+  // The blob is named by the hub's ETag of the content (what Python's cache does); a hub that
+  // sends none gets the sha256 we compute, so the blob is still content-addressed.
+  const etag =
+    normalizeEtag(r.linkedEtag) ??
+    normalizeEtag(r.hubEtag) ??
+    (await hashFile(paths.partial, 'sha256', size));
+  const commit = isCommit(r.commit) ? r.commit : (job.knownCommit ?? encodeURIComponent(job.revision));
+  const blob = job.layout.blobPath(etag);
+  await rename(paths.partial, blob);
   await rm(paths.partialState, { force: true });
-  return meta;
+  await job.layout.writeRef(commit);
+  const dest = await job.layout.link(commit, job.path, blob);
+  return { dest, size, etag, commit, ...(checksum ? { checksum } : {}) };
 }

@@ -12,6 +12,14 @@ import type { ResolvedHubOptions } from './options.js';
 export interface HubResponse {
   /** The final (non-redirect) response. Its body is unread. */
   readonly response: Response;
+  /**
+   * Call for every body chunk: restarts the idle timer (no data for `idleTimeoutMs` aborts the
+   * body with a timeout error). Call `done()` when the body is read.
+   */
+  readonly touch: () => void;
+  readonly done: () => void;
+  /** Why the exchange was cut, when a timer cut it (undefined for the caller's own abort). */
+  readonly timedOut: () => string | undefined;
   /** URL of the final response. */
   readonly url: string;
   /** True when the bytes come from somewhere the hub redirected to (a CDN). */
@@ -41,46 +49,139 @@ export async function requestHub(
   req: HubRequest = {},
 ): Promise<HubResponse> {
   const hubOrigin = new URL(opts.endpoint).origin;
+  // Every exchange is bounded in time: headers within connectTimeoutMs (connect included),
+  // then no gap over idleTimeoutMs between body chunks. A hub that stalls fails, and is retried.
+  const controller = new AbortController();
+  let timedOut: string | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (ms: number, why: string) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = why;
+      controller.abort(new Error(why));
+    }, ms);
+    timer.unref?.();
+  };
+  const onAbort = () => controller.abort(req.signal?.reason);
+  if (req.signal?.aborted) onAbort();
+  else req.signal?.addEventListener('abort', onAbort, { once: true });
+  const done = () => {
+    if (timer) clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+  };
+  const connectWhy = `no answer from ${new URL(url).host} within ${opts.connectTimeoutMs} ms`;
   let current = url;
   let linkedEtag: string | undefined;
   let linkedSize: number | undefined;
   let commit: string | undefined;
   let hubEtag: string | undefined;
-  for (let hop = 0; ; hop++) {
-    const headers: Record<string, string> = {
-      // fetch would otherwise ask for gzip and decode it, so byte counts and ranges would
-      // refer to the compressed body while we count decoded bytes.
-      'Accept-Encoding': 'identity',
-      ...req.headers,
-    };
-    if (opts.token && new URL(current).origin === hubOrigin)
-      headers['Authorization'] = `Bearer ${opts.token}`;
-    const response = await opts.fetch(current, {
-      method: req.method ?? 'GET',
-      headers,
-      redirect: 'manual',
-      signal: req.signal ?? null,
-    });
-    const h = response.headers;
-    linkedEtag ??= h.get('x-linked-etag') ?? undefined;
-    const size = h.get('x-linked-size');
-    if (linkedSize === undefined && size !== null && /^\d+$/.test(size)) linkedSize = Number(size);
-    commit ??= h.get('x-repo-commit') ?? undefined;
-    if (hop === 0) hubEtag = h.get('etag') ?? undefined;
-
-    const location = h.get('location');
-    if (!REDIRECTS.has(response.status) || !location) {
-      return { response, url: current, redirected: hop > 0, linkedEtag, linkedSize, commit, hubEtag };
-    }
-    await response.body?.cancel();
-    if (hop >= MAX_REDIRECTS) {
-      throw new DownloadError('DOWNLOAD_FAILED', `Too many redirects fetching ${url}`, {
-        value: url,
-        hint: 'Check MMRT_HUB_ENDPOINT; the server redirects in a loop.',
+  try {
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = {
+        // fetch would otherwise ask for gzip and decode it, so byte counts and ranges would
+        // refer to the compressed body while we count decoded bytes.
+        'Accept-Encoding': 'identity',
+        ...req.headers,
+      };
+      if (opts.token && new URL(current).origin === hubOrigin)
+        headers['Authorization'] = `Bearer ${opts.token}`;
+      arm(opts.connectTimeoutMs, connectWhy);
+      const response = await opts.fetch(current, {
+        method: req.method ?? 'GET',
+        headers,
+        redirect: 'manual',
+        signal: controller.signal,
       });
+      const h = response.headers;
+      linkedEtag ??= h.get('x-linked-etag') ?? undefined;
+      const size = h.get('x-linked-size');
+      if (linkedSize === undefined && size !== null && /^\d+$/.test(size)) linkedSize = Number(size);
+      commit ??= h.get('x-repo-commit') ?? undefined;
+      if (hop === 0) hubEtag = h.get('etag') ?? undefined;
+
+      const location = h.get('location');
+      if (!REDIRECTS.has(response.status) || !location) {
+        const idleWhy = `the transfer from ${new URL(current).host} stalled: no data for ${opts.idleTimeoutMs} ms`;
+        arm(opts.idleTimeoutMs, idleWhy);
+        return {
+          response,
+          url: current,
+          redirected: hop > 0,
+          linkedEtag,
+          linkedSize,
+          commit,
+          hubEtag,
+          touch: () => arm(opts.idleTimeoutMs, idleWhy),
+          done,
+          timedOut: () => timedOut,
+        };
+      }
+      await response.body?.cancel();
+      if (hop >= MAX_REDIRECTS) {
+        throw new DownloadError('DOWNLOAD_FAILED', `Too many redirects fetching ${url}`, {
+          value: url,
+          hint: 'Check HF_ENDPOINT; the server redirects in a loop.',
+        });
+      }
+      current = new URL(location, current).toString();
     }
-    current = new URL(location, current).toString();
+  } catch (e) {
+    done();
+    if (timedOut) throw timeoutError(timedOut, url);
+    throw e;
   }
+}
+
+/** A hub exchange a timer cut: transient, so retried. */
+export function timeoutError(why: string, url: string): DownloadError {
+  return new DownloadError('DOWNLOAD_FAILED', `Hub request timed out: ${why} (${url})`, {
+    value: url,
+    retryable: true,
+    hint: 'The hub or the network is slow or stalled; retried automatically. Raise hub.connectTimeoutMs / hub.idleTimeoutMs for slow links.',
+  });
+}
+
+/** A body read to the end under the idle timer, at most `maxBytes`. */
+export async function readBody(hub: HubResponse, maxBytes: number, what: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    if (hub.response.body) {
+      for await (const chunk of hub.response.body as unknown as AsyncIterable<Uint8Array>) {
+        hub.touch();
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+          await hub.response.body.cancel().catch(() => undefined);
+          throw new DownloadError('DOWNLOAD_FAILED', `${what} is over ${maxBytes} bytes`, {
+            value: hub.url,
+            valid: `at most ${maxBytes} bytes`,
+          });
+        }
+        chunks.push(chunk);
+      }
+    }
+  } catch (e) {
+    const why = hub.timedOut();
+    if (why) throw timeoutError(why, hub.url);
+    throw e;
+  } finally {
+    hub.done();
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** `Retry-After` (seconds or an HTTP date) in ms, capped: a hub asking to wait is obeyed, within reason. */
+export function retryAfterMs(response: Response, capMs = 60_000): number | undefined {
+  const v = response.headers.get('retry-after');
+  if (!v) return undefined;
+  const seconds = /^\d+$/.test(v.trim()) ? Number(v) * 1000 : Date.parse(v) - Date.now();
+  return Number.isFinite(seconds) ? Math.min(Math.max(0, seconds), capMs) : undefined;
 }
 
 export interface HttpErrorContext {
@@ -131,9 +232,11 @@ export function httpError(response: Response, ctx: HttpErrorContext): MmrtError 
       },
     );
   }
+  const wait = retryAfterMs(response);
   return new DownloadError('DOWNLOAD_FAILED', `Hub answered HTTP ${status} for ${what}${extra}`, {
     ...details,
     retryable: isRetryableStatus(status),
+    ...(wait !== undefined && { retryAfterMs: wait }),
     hint: isRetryableStatus(status)
       ? 'The hub had a transient failure; try again later.'
       : 'Check MMRT_HUB_ENDPOINT and the repo id.',

@@ -8,6 +8,7 @@ import { LocalModelFiles } from '../files.js';
 import { HubClient } from './client.js';
 import { HubModelFiles } from './model-files.js';
 import { type HubOptions, expandHome } from './options.js';
+import { shippedModelPath } from '../shipped.js';
 
 export interface OpenModelFilesOptions extends HubOptions {
   /** Hub revision when the reference has no `@rev`. Default `main`. */
@@ -36,6 +37,7 @@ export async function openModelFiles(ref: string, opts: OpenModelFilesOptions = 
     return LocalModelFiles.open(ref);
   }
   if (parsed.kind === 'local') return LocalModelFiles.open(expandHome(parsed.path));
+  if (parsed.kind === 'shipped') return LocalModelFiles.open(shippedModelPath(parsed.name));
   return new HubModelFiles(opts.client ?? new HubClient(opts), parsed.repo, parsed.revision);
 }
 
@@ -43,5 +45,13 @@ export { HubClient, parseListing, type DownloadOptions, type ListOptions } from 
 export { HubModelFiles } from './model-files.js';
 export { LocalModelFiles } from '../files.js';
 export type { DownloadProgress } from './inflight.js';
-export type { FileMeta, RepoListing } from './meta.js';
-export { DEFAULT_ENDPOINT, type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
+export type { CachedFile, RepoListing } from './meta.js';
+export {
+  DEFAULT_ENDPOINT,
+  type FileDownloadProgress,
+  type HubOptions,
+  type ResolvedHubOptions,
+  hubCacheDir,
+  mmrtCacheDir,
+  resolveHubOptions,
+} from './options.js';

@@ -1,24 +1,22 @@
 /**
- * Records kept beside cached files so a later (possibly offline) run knows what it holds:
- * per-file metadata, the ETag a partial download started from, and repo listings.
+ * Records mmrt keeps beside the Hugging Face cache: the ETag a partial download started from,
+ * and repo listings (the layout itself has no place for either).
  */
 import { readFile } from 'node:fs/promises';
 import type { Checksum } from '../../hub/checksum.js';
 import { writeFileAtomic } from './cache-layout.js';
 
-export interface FileMeta {
-  readonly repo: string;
-  readonly revision: string;
-  readonly path: string;
+/** What a finished download left in the cache. */
+export interface CachedFile {
+  /** The snapshot path callers get back. */
+  readonly dest: string;
   readonly size: number;
   /** The checksum that was verified, when the hub gave one. */
   readonly checksum?: Checksum;
-  /** The raw ETag of the response that delivered the bytes. */
-  readonly etag?: string;
-  /** `X-Repo-Commit`: the commit the revision pointed at when downloaded. */
-  readonly commit?: string;
-  readonly url: string;
-  readonly downloadedAt: string;
+  /** The blob's name: the hub's ETag of the content. */
+  readonly etag: string;
+  /** The commit the revision pointed at when downloaded. */
+  readonly commit: string;
 }
 
 export interface PartialState {
@@ -32,7 +30,12 @@ export interface RepoListing {
   readonly revision: string;
   /** The commit the revision resolved to. */
   readonly sha?: string;
-  readonly files: ReadonlyArray<{ readonly path: string; readonly size?: number }>;
+  readonly files: ReadonlyArray<{
+    readonly path: string;
+    readonly size?: number;
+    /** The content's id as the hub's ETag gives it (LFS sha256 or git blob sha1): the blob name. */
+    readonly oid?: string;
+  }>;
   readonly fetchedAt: string;
 }
 

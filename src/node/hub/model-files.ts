@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelFiles } from '../../host/host.js';
 import { validateRepoFilePath } from '../../hub/reference.js';
+import { readRange } from '../files.js';
 import type { HubClient } from './client.js';
 
 export class HubModelFiles implements ModelFiles {
@@ -55,13 +56,29 @@ export class HubModelFiles implements ModelFiles {
     return readFile(await this.localPath(path, signal), 'utf8');
   }
 
+  /** From the cached copy only: a hub file not downloaded yet is not read in pieces. */
+  async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    const cached = await this.client.cachedPath(this.repo, this.revision, path);
+    if (!cached) throw new Error(`${path} is not in the cache`);
+    return readRange(cached, offset, length);
+  }
+
+  /** The cached copy's path when there is one, naming the repo it came from. */
+  async describe(path: string): Promise<string> {
+    const cached = await this.client.cachedPath(this.repo, this.revision, path);
+    return cached
+      ? `${cached} (cached from ${this.repo}@${this.revision}; mmrt cache verify checks it)`
+      : `${this.location}/${path}`;
+  }
+
   size(path: string): Promise<number> {
     validateRepoFilePath(path);
     return this.client.fileSize(this.repo, this.revision, path);
   }
 
-  /** The revision and the listed size: known from the listing, without a download. */
-  async fingerprint(path: string): Promise<string> {
-    return `${this.revision}:${await this.size(path)}`;
+  /** The cached blob (or the listing's content id), never a download. */
+  fingerprint(path: string): Promise<string> {
+    validateRepoFilePath(path);
+    return this.client.fingerprint(this.repo, this.revision, path);
   }
 }

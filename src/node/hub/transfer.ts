@@ -7,7 +7,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import { DownloadError } from '../../errors.js';
 import { abortError } from './abort.js';
 import type { FileCachePaths } from './cache-layout.js';
-import { type HttpErrorContext, httpError, networkError, requestHub } from './http.js';
+import { type HttpErrorContext, httpError, networkError, requestHub, timeoutError } from './http.js';
 import { type PartialState, readJson, writeJson } from './meta.js';
 import type { ResolvedHubOptions } from './options.js';
 
@@ -91,9 +91,12 @@ export async function transfer(opts: ResolvedHubOptions, t: TransferOptions): Pr
 
   let start: number;
   let total: number | undefined;
+  // Every early return below cancels the body: stop its timers too.
+  if (res.status !== 206 && res.status !== 200) hub.done();
   if (res.status === 206) {
     const range = parseContentRange(res.headers.get('content-range'));
     if (range.start !== offset) {
+      hub.done();
       await res.body?.cancel();
       await discardPartial(paths);
       throw new RestartTransfer(`server resumed at ${range.start}, not ${offset}`);
@@ -124,6 +127,7 @@ export async function transfer(opts: ResolvedHubOptions, t: TransferOptions): Pr
     t.onBytes(received, total);
     if (res.body) {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hub.touch();
         await fh.write(chunk);
         received += chunk.byteLength;
         t.onBytes(received, total);
@@ -131,8 +135,11 @@ export async function transfer(opts: ResolvedHubOptions, t: TransferOptions): Pr
     }
   } catch (e) {
     if (signal.aborted) throw abortError(signal, t.ctx.path ?? t.url);
+    const why = hub.timedOut();
+    if (why) throw timeoutError(why, t.url);
     throw networkError(e, t.ctx);
   } finally {
+    hub.done();
     await fh.close();
   }
   return { received, total, ...common };

@@ -13,13 +13,14 @@
  * Large images are refused before decoding (pixel limit) so a decompression bomb cannot
  * exhaust memory.
  */
+import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { InputError, isMmrtError } from '../../errors.js';
 import type { ImageDecodeOptions, RgbImage } from '../../host/host.js';
 import type { ImageInput } from '../../media/input.js';
 import { assertRawPixels, cmykToRgb, type RawPixels, toRgb } from '../../media/pixels.js';
 import type { DecodeHint } from '../../media/processor.js';
-import { checkFile, type EncodedImage, resolveImageSource } from './source.js';
+import { checkFile, checkLimit, type EncodedImage, resolveImageSource } from './source.js';
 
 /**
  * `fast` (resampleMode 'fast'): libvips shrinks while decoding (JPEG DCT scaling, then a cubic
@@ -29,6 +30,7 @@ import { checkFile, type EncodedImage, resolveImageSource } from './source.js';
 export type DecodeOptions = ImageDecodeOptions;
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+export const DEFAULT_DECODE_TIMEOUT_MS = 30_000;
 
 function isRawPixels(v: unknown): v is RawPixels {
   return !!v && typeof v === 'object' && 'data' in v && 'width' in v && 'height' in v && 'channels' in v;
@@ -37,6 +39,7 @@ function isRawPixels(v: unknown): v is RawPixels {
 /** Decodes any supported input to 8-bit RGB, as described above. */
 export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): Promise<RgbImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  checkLimit('decodeTimeoutMs', opts.decodeTimeoutMs);
   if (!(Number.isFinite(maxPixels) && maxPixels > 0)) {
     throw new InputError('INPUT_INVALID', `maxPixels must be a positive number, got ${maxPixels}`, {
       value: maxPixels,
@@ -50,12 +53,13 @@ export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): 
   }
   const source = await toSource(input, opts);
   if (source.kind === 'path') await checkFile(source.path);
-  else if (source.bytes.length === 0) {
+  if (source.kind === 'bytes' && source.bytes.length === 0) {
     throw new InputError('IMAGE_DECODE_FAILED', `Cannot decode ${source.label}: it is empty (0 bytes)`, {
       value: source.label,
     });
   }
   checkAborted(opts.signal, source.label);
+  await refuseSvg(source);
   try {
     return await decodeWithSharp(source, maxPixels, opts);
   } catch (e) {
@@ -120,6 +124,41 @@ function checkPixels(width: number, height: number, maxPixels: number, label: st
   }
 }
 
+/**
+ * SVG is refused: rendering it is a program (librsvg) that can pull other files into the
+ * pixels (`<image href>`, xi:include) and take unbounded time, and no CLIP or LLaVA input
+ * needs it. Rasterize SVGs before handing them to mmrt.
+ */
+async function refuseSvg(source: EncodedImage): Promise<void> {
+  let head: string;
+  if (source.kind === 'bytes') head = new TextDecoder().decode(source.bytes.subarray(0, 1024));
+  else {
+    const fh = await open(source.path, 'r');
+    try {
+      const buf = Buffer.alloc(1024);
+      const { bytesRead } = await fh.read(buf, 0, 1024, 0);
+      head = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  }
+  if (
+    /^\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]/i.test(
+      head.replace(/^\uFEFF/, ''),
+    )
+  ) {
+    throw new InputError(
+      'IMAGE_DECODE_FAILED',
+      `${source.label} is an SVG: mmrt does not render SVG images`,
+      {
+        value: source.label,
+        valid: 'a raster image: JPEG, PNG, WebP, GIF, TIFF, AVIF',
+        hint: 'Rasterize it first (e.g. to PNG); SVG rendering can read other files and run unbounded.',
+      },
+    );
+  }
+}
+
 async function decodeWithSharp(
   source: EncodedImage,
   maxPixels: number,
@@ -132,8 +171,11 @@ async function decodeWithSharp(
   if (meta.width && meta.height) checkPixels(meta.width, meta.height, maxPixels, source.label);
   const cmyk = meta.space === 'cmyk';
 
-  // limitInputPixels again here in case a format's header understated the size.
-  let img = sharp(input, { ...base, limitInputPixels: Math.ceil(maxPixels) });
+  // limitInputPixels again here in case a format's header understated the size; the timeout
+  // stops libvips itself (a decompression bomb is not waited out).
+  let img = sharp(input, { ...base, limitInputPixels: Math.ceil(maxPixels) }).timeout({
+    seconds: Math.max(1, Math.ceil((opts.decodeTimeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS) / 1000)),
+  });
   if (cmyk) img = img.pipelineColourspace('cmyk');
   img = img.autoOrient();
   if (opts.fast) {
@@ -163,6 +205,16 @@ async function decodeWithSharp(
 function mapSharpError(e: unknown, label: string, maxPixels: number): unknown {
   if (isMmrtError(e)) return e;
   const message = e instanceof Error ? e.message : String(e);
+  if (/timeout/i.test(message)) {
+    return new InputError(
+      'IMAGE_DECODE_FAILED',
+      `decoding ${label} took longer than its deadline and was stopped`,
+      {
+        value: label,
+        hint: 'Raise images.decodeTimeoutMs if such images are expected.',
+      },
+    );
+  }
   if (/exceeds pixel limit/i.test(message)) {
     return new InputError(
       'IMAGE_TOO_LARGE',

@@ -27,11 +27,45 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 const shorten = (s: string) => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
 
 /** Resolves a string or URL input to a path or to bytes. */
+/** A limit given by the caller must be a positive finite number: -1 is not "no limit". */
+export function checkLimit(name: string, value: number | undefined): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InputError('INPUT_INVALID', `${name} must be a positive number, got ${String(value)}`, {
+      value,
+      valid: 'a finite number > 0',
+    });
+  }
+}
+
+/** Schemes an image may come from. */
+const SCHEMES = ['http:', 'https:', 'data:', 'file:'];
+
 export async function resolveImageSource(
   input: string | URL,
   opts: FetchOptions = {},
 ): Promise<EncodedImage> {
+  checkLimit('maxBytes', opts.maxBytes);
+  checkLimit('timeoutMs', opts.timeoutMs);
   const text = typeof input === 'string' ? input : input.href;
+  if (typeof text !== 'string' || text.length === 0) {
+    throw new InputError('INPUT_INVALID', 'an image path or URL must be a non-empty string', {
+      value: text,
+      valid: 'a file path or an http(s)/data:/file: URL',
+    });
+  }
+  // Any other scheme (ftp:, s3:, javascript:) is refused by name, not taken for a file name.
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  if (scheme && scheme.length > 1 && !SCHEMES.includes(`${scheme}:`)) {
+    throw new InputError(
+      'INPUT_INVALID',
+      `Unsupported URL scheme ${scheme}: for an image (${shorten(text)})`,
+      {
+        value: shorten(text),
+        valid: SCHEMES,
+      },
+    );
+  }
   if (isDataUrl(text)) {
     const { bytes } = parseDataUrl(text);
     checkBytes(bytes.length, opts.maxBytes ?? DEFAULT_MAX_BYTES, shorten(text));
@@ -47,7 +81,17 @@ export async function resolveImageSource(
         valid: ['http:', 'https:', 'data:', 'file:'],
       });
     }
-    path = fileURLToPath(url);
+    try {
+      path = fileURLToPath(url);
+    } catch (cause) {
+      // file://host/x names another machine's file; mmrt reads this one's only.
+      throw new InputError(
+        'INPUT_INVALID',
+        `file: URL ${shorten(text)} cannot be read here: ${(cause as Error).message}`,
+        { value: shorten(text), valid: 'file:///absolute/path (no host)' },
+        { cause },
+      );
+    }
   }
   return { kind: 'path', path, label: path };
 }
