@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'MODEL_VARIANT_MISSING'
   | 'MODEL_ID_INVALID'
   | 'MODEL_UNSUPPORTED'
+  | 'VARIANT_INVALID'
   // hub downloads
   | 'DOWNLOAD_FAILED'
   | 'DOWNLOAD_INTEGRITY'
@@ -24,6 +25,7 @@ export type ErrorCode =
   | 'SESSION_CREATE_FAILED'
   | 'SESSION_RUN_FAILED'
   | 'MODEL_CORRUPT'
+  | 'SESSION_OUTPUT_INVALID'
   // loading
   | 'COMPONENT_LOAD_FAILED'
   // config / platform
