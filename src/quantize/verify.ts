@@ -11,7 +11,7 @@ import { type MmrtError, ModelPackageError } from '../errors.js';
 import type { OrtModule } from '../host/host.js';
 import type { WarmupHints } from '../loader/warmup.js';
 import { fromFloat16 } from '../onnx/float16.js';
-import { type Feeds, type Outputs, type Session, createSession } from '../runtime/session.js';
+import { type Feeds, type Outputs, type Session, createSession, firstNonFinite } from '../runtime/session.js';
 
 export interface ReferenceHints extends WarmupHints {
   /** Token ids are drawn below this (default 32). */
@@ -118,18 +118,6 @@ function floats(t: Tensor): Float32Array | undefined {
   return undefined;
 }
 
-/** Names the first non-finite value of any float output, or undefined when all are finite. */
-export function nonFinite(outputs: Outputs): string | undefined {
-  for (const [name, t] of Object.entries(outputs)) {
-    const f = floats(t);
-    if (!f) continue;
-    for (let i = 0; i < f.length; i++) {
-      if (!Number.isFinite(f[i]!)) return `output "${name}" has ${f[i]} at index ${i}`;
-    }
-  }
-  return undefined;
-}
-
 function drift(name: string, a: Float32Array, b: Float32Array): OutputDrift {
   let max = 0;
   let dot = 0;
@@ -182,7 +170,7 @@ export async function verifyVariant(
       throw invalid(variant.name, `it fails to run on the reference inputs: ${(e as Error).message}`, e);
     }
     const runMs = performance.now() - t1;
-    const bad = nonFinite(got);
+    const bad = firstNonFinite(got);
     if (bad) throw invalid(variant.name, `its first run gives a non-finite value: ${bad}`);
     const drifts: OutputDrift[] = [];
     for (const [name, t] of Object.entries(want)) {
