@@ -7,6 +7,7 @@ import { registerClip } from './commands/clip.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExplain } from './commands/explain.js';
+import { registerQuantize } from './commands/quantize.js';
 
 const program = new Command();
 program.name('mmrt').description('multimodal models on ONNX Runtime').version('0.1.0');
@@ -17,6 +18,7 @@ registerDemo(program);
 registerClip(program);
 registerAsk(program);
 registerChat(program);
+registerQuantize(program);
 
 try {
   await program.parseAsync(process.argv);
