@@ -227,3 +227,18 @@ export function planWrite(
 
   return { modelBytes, chunks, pieces };
 }
+
+/** The whole model file in memory (everything inline): for small models, tests, and hosts without files. */
+export async function modelBytes(
+  model: ModelProto,
+  initializers: readonly OutputTensor[],
+): Promise<Uint8Array> {
+  const plan = planWrite(model, initializers);
+  const out = new Uint8Array(plan.modelBytes);
+  let at = 0;
+  for await (const piece of plan.pieces()) {
+    out.set(piece.bytes, at);
+    at += piece.bytes.byteLength;
+  }
+  return out;
+}
