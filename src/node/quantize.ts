@@ -22,7 +22,7 @@ import {
   isQuantizePrecision,
 } from '../quantize/options.js';
 import { type ConversionReport, summarize } from '../quantize/report.js';
-import { type ReferenceHints, type Verification, referenceFeeds, verifyVariant } from '../quantize/verify.js';
+import { type ReferenceHints, type Verification, referenceRun, verifyVariant } from '../quantize/verify.js';
 import { createSession } from '../runtime/session.js';
 import { LocalModelFiles } from './files.js';
 import { readOnnxFile, writeOnnxFile } from './onnx-files.js';
@@ -198,15 +198,16 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       const source = fp32Of(all[component]!, root);
       const sourcePath = join(root, source.file);
       const opened = await readOnnxFile(sourcePath);
-      const reference = await createSession(ort, {
+      const session = await createSession(ort, {
         name: component,
         model: sourcePath,
         providers: ['cpu'],
         intraOpNumThreads: 1,
         graphOptimizationLevel: 'all',
       });
+      // The fp32 run is all the checks need: its session goes before any variant's is made.
+      const reference = await referenceRun(session, ort, hints).finally(() => session.release());
       try {
-        const referenceOutputs = await reference.run(referenceFeeds(ort, reference.inputs, hints));
         for (const precision of todo) {
           options.signal?.throwIfAborted();
           const file = componentFileName(component, precision);
@@ -229,7 +230,6 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
               reference,
               { model: staged, name: `${component} ${precision}` },
               hints,
-              referenceOutputs,
             );
           } catch (e) {
             await removeStaged(staging, written.file, written.externalData);
@@ -246,11 +246,10 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
             report,
             verification,
           });
-          finished++;
           emit(component, precision, 'done', 100, `${file}: ${summarize(report)}`);
+          finished++;
         }
       } finally {
-        await reference.release().catch(() => undefined);
         await opened.close();
       }
     }

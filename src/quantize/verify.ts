@@ -133,17 +133,33 @@ function drift(name: string, a: Float32Array, b: Float32Array): OutputDrift {
   return { output: name, maxAbsDiff: max, cosine };
 }
 
+/** The fp32 model's inputs and its outputs on the reference inputs: what variants are checked against. */
+export interface ReferenceRun {
+  readonly inputs: Session['inputs'];
+  readonly outputs: Outputs;
+}
+
+/** Run the fp32 model once on the reference inputs. */
+export async function referenceRun(
+  reference: Session,
+  ort: OrtModule,
+  hints: ReferenceHints,
+): Promise<ReferenceRun> {
+  return {
+    inputs: reference.inputs,
+    outputs: await reference.run(referenceFeeds(ort, reference.inputs, hints)),
+  };
+}
+
 /**
- * Load `variant` and run it once on the reference inputs (built from `reference`'s inputs, the
- * fp32 model), and compare. Throws `VARIANT_INVALID` (as a ModelPackageError) when it does not
- * load, fails to run or gives a non-finite value.
+ * Load `variant` and run it once on the reference inputs, and compare with the fp32 run.
+ * Throws `VARIANT_INVALID` when it does not load, fails to run or gives a non-finite value.
  */
 export async function verifyVariant(
   ort: OrtModule,
-  reference: Session,
+  reference: ReferenceRun,
   variant: { readonly model: string | Uint8Array; readonly name: string },
   hints: ReferenceHints,
-  referenceOutputs?: Outputs,
 ): Promise<Verification> {
   const t0 = performance.now();
   let session: Session | undefined;
@@ -161,7 +177,7 @@ export async function verifyVariant(
     }
     const createMs = performance.now() - t0;
     const feeds = referenceFeeds(ort, reference.inputs, hints);
-    const want = referenceOutputs ?? (await reference.run(feeds));
+    const want = reference.outputs;
     const t1 = performance.now();
     let got: Outputs;
     try {

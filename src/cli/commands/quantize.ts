@@ -37,7 +37,10 @@ function integer(name: string, v: string | undefined, valid: string): number | u
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n)) {
-    throw new ConfigError('CONFIG_INVALID_VALUE', `--${name} "${v}" is not an integer (${valid})`, { value: v, valid });
+    throw new ConfigError('CONFIG_INVALID_VALUE', `--${name} "${v}" is not an integer (${valid})`, {
+      value: v,
+      valid,
+    });
   }
   return n;
 }
@@ -59,7 +62,11 @@ export function registerQuantize(program: Command): void {
       'write fp16 / 8-bit / 4-bit variants of a model folder beside its ONNX files (the hub names: _fp16, _quantized, _int8, _uint8, _q4, _q4f16), each loaded and run once in ONNX Runtime before it is kept',
     )
     .argument('<model>', 'model folder (config.json + onnx/)')
-    .option('--precision <list>', 'precisions to write: fp16, q8, int8, uint8, q4, q4f16', DEFAULT_QUANTIZE_PRECISIONS.join(','))
+    .option(
+      '--precision <list>',
+      'precisions to write: fp16, q8, int8, uint8, q4, q4f16',
+      DEFAULT_QUANTIZE_PRECISIONS.join(','),
+    )
     .option('--components <list>', 'components to convert (default: every one with an fp32 file)')
     .option('--exclude-nodes <list>', 'node names to leave as they are')
     .option('--exclude-ops <list>', 'op types to leave as they are (e.g. Gather,Conv)')
@@ -68,7 +75,10 @@ export function registerQuantize(program: Command): void {
     .option('--per-tensor', 'q8: one scale per weight instead of one per output channel')
     .option('--no-gather', 'leave embedding lookups (Gather on a weight table) in float')
     .option('--external-data <mode>', 'auto (over 2 GiB, or when the source has it), always, never', 'auto')
-    .option('--chunk-size <bytes>', 'largest external data file (e.g. 2GB; later chunks are _data_1, _data_2, ...)')
+    .option(
+      '--chunk-size <bytes>',
+      'largest external data file (e.g. 2GB; later chunks are _data_1, _data_2, ...)',
+    )
     .option('--force', 'replace variants that exist already')
     .option('--json', 'print one JSON object with every variant and its report')
     .action(async (model: string, opts: QuantizeCliOptions) => {
@@ -116,7 +126,8 @@ export function registerQuantize(program: Command): void {
               `  ${summarize(v.report)}\n  checked in ONNX Runtime on the reference inputs: ${drift}\n`,
           );
         }
-        for (const s of result.skipped) process.stdout.write(`${s.file}: exists, left alone (--force replaces it)\n`);
+        for (const s of result.skipped)
+          process.stdout.write(`${s.file}: exists, left alone (--force replaces it)\n`);
         process.stdout.write(`report: ${result.reportFile}\n`);
       } finally {
         bar.stop();
