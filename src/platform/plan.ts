@@ -17,7 +17,7 @@ import type { ConfigKey, PlatformConfig } from './config-keys.js';
 import { type NormalizedConfig, normalizeConfig } from './config.js';
 import { checkSections, keyApplies, noEffectWarnings } from './effects.js';
 import { estimateMemory, type MemoryEstimate } from './memory.js';
-import { type ModelLayer, modelLayer } from './model-layer.js';
+import { type ModelLayer, modelDeviceLayer, modelFreeDimensions, modelLayer } from './model-layer.js';
 import type { ComponentPlan, ModelPlan, PlanCandidate, PlatformPlan, SettingRecord } from './plan-types.js';
 import { ortEnvFor } from './ort-env.js';
 import { PLATFORM_PRECISION_ORDER } from './precision-map.js';
@@ -56,6 +56,8 @@ function layersFor(
     { source: `default:${platform}`, config: PLATFORM_DEFAULTS[platform] },
     ...presetsFor(platform, family.architecture).map((p) => ({ source: `preset:${p.id}`, config: p.config })),
     model.layer,
+    // device_config.<device> speaks for this platform only, and wins over the model's defaults.
+    modelDeviceLayer(pkg, platform).layer,
     { source: 'user', config: user.config, spelling: user.spelling },
   ];
 }
@@ -104,7 +106,8 @@ export function planForPlatform(
   const family = pkg.familySpec;
   const rating = ratingFor(family.architecture, platform);
   if (rating === 'none') throw unsupported(pkg, platform);
-  const warnings: string[] = [...model.warnings];
+  const warnings: string[] = [...model.warnings, ...modelDeviceLayer(pkg, platform).warnings];
+  const freeDims = modelFreeDimensions(pkg, platform, warnings);
   warnings.push(...checkSections(user, family, pkg.layout));
   warnings.push(...noEffectWarnings(user, platform, family, families));
   const avail = platformAvailability(caps, platform);
@@ -124,6 +127,11 @@ export function planForPlatform(
     settings[k] = { ...v!, applies: keyApplies(k as ConfigKey, platform, family) };
   }
   const ortPackage = ortPackageFor(caps, platform);
+  if (freeDims && ortPackage === 'onnxruntime-node') {
+    warnings.push(
+      `transformers.js_config free_dimension_overrides ${JSON.stringify(freeDims)} are passed on, but onnxruntime-node does not apply them (onnxruntime-web does)`,
+    );
+  }
 
   const gen = hasTrait(family, 'generates')
     ? {
@@ -205,6 +213,9 @@ export function planForPlatform(
       ortPackage,
     });
     warnings.push(...sess.notes);
+    const session = freeDims
+      ? { ...sess.session, freeDimensionOverrides: { ...freeDims, ...sess.session.freeDimensionOverrides } }
+      : sess.session;
     const load = componentLoadStrategy(resolved, c.name, c.spec);
     return {
       name: c.name,
@@ -220,7 +231,7 @@ export function planForPlatform(
       },
       bytes: variant.totalBytes,
       providers: sess.providers,
-      session: sess.session,
+      session,
       loadStrategy: load?.value ?? 'eager',
       loadSource: load ? `${load.source} (${load.key})` : 'default',
       warmup: platform === 'webgpu' && !!s.shaderPrecompile,
