@@ -19,6 +19,7 @@ import { type ErrorCode, MmrtError } from '../errors.js';
 import type { HostCapabilities } from '../host/capabilities.js';
 import type { ComponentVariant, ModelPackage } from '../package/describe.js';
 import type { Precision } from '../package/precision.js';
+import { variantDrift } from '../package/quantization.js';
 import { firstRunFallbacks } from '../platform/precision-map.js';
 import { canRun } from '../platform/variants.js';
 import { ROLE_LOAD_ORDER } from '../platform/component-roles.js';
@@ -129,8 +130,23 @@ export class Placement {
     return this.stayed.get(component) ?? this.platform;
   }
 
+  /** "q4 decoder_model_merged: ..." for each planned variant that onnx/quantization.json measured. */
+  driftLines(): string[] {
+    const out: string[] = [];
+    for (const c of [...this.plan.components, ...this.plan.optional]) {
+      if (c.precision === 'fp32') continue;
+      const line = variantDrift(this.package, c.file);
+      if (line) out.push(`${c.precision} ${c.name}: ${line}`);
+    }
+    return out;
+  }
+
   explain(): string {
     let text = explainPlan(this.plan);
+    const drift = this.driftLines();
+    if (drift.length > 0) {
+      text += `\n\nPrecision drift (onnx/quantization.json; each measured with every component at that precision):\n${drift.map((l) => `  ${l}`).join('\n')}`;
+    }
     if (this.precisionFallbacks.length > 0) {
       const lines = this.precisionFallbacks.map(
         (f) => `  - "${f.component}" on ${f.platform}: ${f.from} -> ${f.to}, after its first run ${f.reason}`,
@@ -157,6 +173,7 @@ export class Placement {
       ...explainPlanJson(this.plan),
       fallbacks: this.fallbacks,
       precisionFallbacks: this.precisionFallbacks,
+      drift: this.driftLines(),
       runsOn,
     };
   }

@@ -53,6 +53,11 @@ export interface ModelPackage {
   readonly components: Readonly<Record<string, ComponentInfo>>;
   /** The component set of the family's layouts that this package satisfies. */
   readonly layout: readonly string[];
+  /**
+   * `onnx/quantization.json`, written by `mmrt quantize`: how each variant was made and how far
+   * it drifts from fp32 (shown by `explain()`).
+   */
+  readonly quantization?: Json;
 }
 
 async function readJson(files: ModelFiles, path: string, required: boolean): Promise<Json | undefined> {
@@ -204,6 +209,8 @@ export async function readPackage(files: ModelFiles, families: readonly FamilySp
   const processorConfig = await readJson(files, 'processor_config.json', false);
   const generationConfig = await readJson(files, 'generation_config.json', false);
   const tjs = config['transformers.js_config'];
+  // A broken report must not stop a model from loading: it only feeds explain().
+  const quantization = await readJson(files, 'onnx/quantization.json', false).catch(() => undefined);
   return {
     files,
     location: files.location,
@@ -219,6 +226,7 @@ export async function readPackage(files: ModelFiles, families: readonly FamilySp
     ...(tjs && typeof tjs === 'object' ? { transformersJsConfig: tjs as Json } : {}),
     components,
     layout,
+    ...(quantization && { quantization }),
   };
 }
 

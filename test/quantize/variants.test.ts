@@ -8,6 +8,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createPlacement } from '../../src/node/index.js';
 import { readOnnxFile } from '../../src/node/onnx-files.js';
 import { modelBytes } from '../../src/onnx/write.js';
 import { parseComponentFileStem } from '../../src/package/precision.js';
@@ -78,5 +79,31 @@ describe('committed variants of the tiny models', () => {
       console.info(
         `shapes-vlm ${d.precision}: answers equal ${(100 * d.answersEqual).toFixed(1)}% of ${d.prompts}, token agreement ${(100 * d.tokenAgreement).toFixed(1)}%, first-step logits max |diff| ${d.firstLogitsMaxAbsDiff.toFixed(4)}`,
       );
+  });
+});
+
+describe('mmrt explain shows the published drift', () => {
+  it('names each planned variant with its drift from onnx/quantization.json', async () => {
+    const p = await createPlacement({
+      model: join(MODELS, 'shapes-vlm'),
+      platform: 'cpu',
+      config: { vision_precision: 'fp16', llm_precision: 'q4' },
+    });
+    const text = p.explain();
+    expect(text).toContain('Precision drift (onnx/quantization.json');
+    expect(text).toMatch(
+      /q4 decoder_model_merged: \d+\.\d% greedy-token disagreement with fp32 on 48 reference prompts/,
+    );
+    expect(text).toMatch(/fp16 vision_encoder: /);
+    const clip = await createPlacement({
+      model: join(MODELS, 'shapes-clip'),
+      platform: 'cpu',
+      config: { precision: 'q8' },
+    });
+    expect(clip.explainJson().drift).toContainEqual(
+      expect.stringMatching(
+        /^q8 vision_model: \d+\.\d% zero-shot top-1 agreement with fp32 on 480 held-out images/,
+      ),
+    );
   });
 });

@@ -216,6 +216,7 @@ export async function vlmDrift(
 /** Held-out images with the three reference questions: the VLM's prompt set. */
 export function referencePrompts(perQuestion = 8, seed = 4409): VlmPrompt[] {
   const questions = ['What color is the shape?', 'What shape is this?', 'Describe the image.'];
-  const set = heldOutSet(seed, 1).slice(0, perQuestion * questions.length);
+  const n = perQuestion * questions.length;
+  const set = heldOutSet(seed, Math.ceil(n / CLASSES.length)).slice(0, n);
   return set.map((img, i) => ({ image: pixelsOf(img), question: questions[i % questions.length]! }));
 }

@@ -132,6 +132,9 @@ def write(out: str) -> None:
     if "llava_next" in m:
         a("")
         a("LLaVA-Next (`shapes-llava-next/`): see `shapes-llava-next/README.md`.")
+    a("")
+    a("Precision variants (`_fp16`, `_quantized`, `_q4`, `_q4f16` of every component, written by `mmrt quantize`)")
+    a("and their drift against fp32: see `quantization.md`.")
     if bench:
         a("")
         a("## Bench-size generator (`--bench`, random weights, not committed)")
