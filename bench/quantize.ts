@@ -65,7 +65,8 @@ const median = (xs: readonly number[]) => {
 };
 const COLORS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'] as const;
 const SHAPES = ['circle', 'square', 'triangle', 'star'] as const;
-const picture = (i: number) => pixelsOf(renderShape(500 + i, 224, 224, COLORS[i % 6]!, SHAPES[i % 4]!, 'noise'));
+const picture = (i: number) =>
+  pixelsOf(renderShape(500 + i, 224, 224, COLORS[i % 6]!, SHAPES[i % 4]!, 'noise'));
 const vlmConfig = (precision: Precision) => ({ precision, numThreads: threads });
 
 /** Child mode: load one model at one precision, run once, report memory. */
@@ -76,13 +77,17 @@ async function child(spec: string): Promise<void> {
     const afterLoad = process.memoryUsage().rss;
     await clip.embedImages(Array.from({ length: batch }, (_, i) => picture(i)));
     await clip.embedTexts(['a photo of a red star', 'a blue circle']);
-    process.stdout.write(JSON.stringify({ rssAfterLoad: afterLoad, peakRss: process.resourceUsage().maxRSS * 1024 }));
+    process.stdout.write(
+      JSON.stringify({ rssAfterLoad: afterLoad, peakRss: process.resourceUsage().maxRSS * 1024 }),
+    );
     await clip.dispose();
   } else {
     const vlm = await loadLlava({ model, platform: 'cpu', config: vlmConfig(precision) });
     const afterLoad = process.memoryUsage().rss;
     await vlm.ask(picture(0), 'What color is the shape?', { maxNewTokens: 8, minNewTokens: 8 }).result;
-    process.stdout.write(JSON.stringify({ rssAfterLoad: afterLoad, peakRss: process.resourceUsage().maxRSS * 1024 }));
+    process.stdout.write(
+      JSON.stringify({ rssAfterLoad: afterLoad, peakRss: process.resourceUsage().maxRSS * 1024 }),
+    );
     await vlm.dispose();
   }
 }
@@ -132,11 +137,24 @@ async function memory(kind: 'clip' | 'vlm', dir: string) {
   for (const p of all) {
     const { stdout } = await execFileP(
       process.execPath,
-      ['--import', 'tsx', self, '--child', `${kind}|${dir}|${p}`, '--threads', String(threads), '--batch', String(batch)],
+      [
+        '--import',
+        'tsx',
+        self,
+        '--child',
+        `${kind}|${dir}|${p}`,
+        '--threads',
+        String(threads),
+        '--batch',
+        String(batch),
+      ],
       { maxBuffer: 1 << 20 },
     );
     const m = JSON.parse(stdout.trim().split('\n').pop()!);
-    out[p] = { rssAfterLoadMiB: Math.round(m.rssAfterLoad / 2 ** 20), peakRssMiB: Math.round(m.peakRss / 2 ** 20) };
+    out[p] = {
+      rssAfterLoadMiB: Math.round(m.rssAfterLoad / 2 ** 20),
+      peakRssMiB: Math.round(m.peakRss / 2 ** 20),
+    };
     log(`  memory ${kind} ${p}: ${out[p].rssAfterLoadMiB} MiB after load, peak ${out[p].peakRssMiB} MiB`);
   }
   return out;
@@ -162,14 +180,20 @@ async function clipBench(dir: string) {
   const quantized = await quantize(dir, components);
   const sizes = Object.fromEntries(
     await Promise.all(
-      all.map(async (p) => [p, (await Promise.all(components.map((c) => fileBytes(dir, c, p)))).reduce((a, b) => a + b)]),
+      all.map(async (p) => [
+        p,
+        (await Promise.all(components.map((c) => fileBytes(dir, c, p)))).reduce((a, b) => a + b),
+      ]),
     ),
   ) as Record<Precision, number>;
   log('memory, one process per precision');
   const mem = await memory('clip', dir);
   log('speed, interleaved');
   const models = await Promise.all(
-    all.map(async (p) => ({ p, m: await loadClip({ model: dir, platform: 'cpu', config: { precision: p, numThreads: threads } }) })),
+    all.map(async (p) => ({
+      p,
+      m: await loadClip({ model: dir, platform: 'cpu', config: { precision: p, numThreads: threads } }),
+    })),
   );
   for (const { m } of models) await m.embedImages([picture(0)]);
   const speed = await interleaved(
@@ -186,7 +210,12 @@ async function clipBench(dir: string) {
   for (const { m } of models) await m.dispose();
   log('drift');
   const set = heldOutImages(Math.max(1, Math.round(Number(values['drift-images']) / 24)));
-  const drift = await clipDrift(dir, precisions, { images: set.images.map((im) => im), labels: set.labels }, threads);
+  const drift = await clipDrift(
+    dir,
+    precisions,
+    { images: set.images.map((im) => im), labels: set.labels },
+    threads,
+  );
   const fp32 = median(speed.get('fp32')!);
   return {
     model: dir,
@@ -224,13 +253,18 @@ async function vlmBench(dir: string) {
   const quantized = await quantize(dir, components);
   const sizes = Object.fromEntries(
     await Promise.all(
-      all.map(async (p) => [p, (await Promise.all(components.map((c) => fileBytes(dir, c, p)))).reduce((a, b) => a + b)]),
+      all.map(async (p) => [
+        p,
+        (await Promise.all(components.map((c) => fileBytes(dir, c, p)))).reduce((a, b) => a + b),
+      ]),
     ),
   ) as Record<Precision, number>;
   log('memory, one process per precision');
   const mem = await memory('vlm', dir);
   log('speed, interleaved');
-  const models = await Promise.all(all.map(async (p) => ({ p, m: await loadLlava({ model: dir, platform: 'cpu', config: vlmConfig(p) }) })));
+  const models = await Promise.all(
+    all.map(async (p) => ({ p, m: await loadLlava({ model: dir, platform: 'cpu', config: vlmConfig(p) }) })),
+  );
   for (const { m } of models) await m.ask(picture(0), 'What color?', { maxNewTokens: 2 }).result;
   const speed = await interleaved(
     models.map(({ p, m }) => ({
@@ -298,7 +332,14 @@ const result = {
     loadAverageAtStart,
     loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
   },
-  settings: { runs, intraOpNumThreads: threads, clipBatch: batch, newTokens, interleaved: true, precisions: all },
+  settings: {
+    runs,
+    intraOpNumThreads: threads,
+    clipBatch: batch,
+    newTokens,
+    interleaved: true,
+    precisions: all,
+  },
   notes: [
     'Every component of a model runs at the precision named. Speed figures are medians of interleaved runs in one process; memory comes from one child process per precision.',
     'The machine may be shared: read the ratios against fp32 from the same run, not the absolute figures.',
@@ -311,8 +352,27 @@ await writeFile(resolve(values.out!), `${JSON.stringify(result, null, 2)}\n`);
 const row = (name: string, p: Record<string, unknown>) => `${name}: ${JSON.stringify(p)}`;
 if (clip)
   for (const [p, v] of Object.entries(clip.precisions))
-    log(row(`clip ${p}`, { MiB: Math.round(v.bytes / 2 ** 20), rss: v.memory.peakRssMiB, ips: v.imagesPerSecond.median.toFixed(1), x: v.speedVsFp32.toFixed(2), top1: v.drift?.top1Agreement, cos: v.drift?.imageCosine.mean.toFixed(4) }));
+    log(
+      row(`clip ${p}`, {
+        MiB: Math.round(v.bytes / 2 ** 20),
+        rss: v.memory.peakRssMiB,
+        ips: v.imagesPerSecond.median.toFixed(1),
+        x: v.speedVsFp32.toFixed(2),
+        top1: v.drift?.top1Agreement,
+        cos: v.drift?.imageCosine.mean.toFixed(4),
+      }),
+    );
 if (vlm)
   for (const [p, v] of Object.entries(vlm.precisions))
-    log(row(`vlm ${p}`, { MiB: Math.round(v.bytes / 2 ** 20), rss: v.memory.peakRssMiB, tps: v.decodeTokensPerSecond.median.toFixed(1), x: v.decodeVsFp32.toFixed(2), ttftMs: Math.round(v.timeToFirstTokenMs.median), logitDiff: v.drift?.firstLogitsMaxAbsDiff.toFixed(3), tokens: v.drift?.tokenAgreement }));
+    log(
+      row(`vlm ${p}`, {
+        MiB: Math.round(v.bytes / 2 ** 20),
+        rss: v.memory.peakRssMiB,
+        tps: v.decodeTokensPerSecond.median.toFixed(1),
+        x: v.decodeVsFp32.toFixed(2),
+        ttftMs: Math.round(v.timeToFirstTokenMs.median),
+        logitDiff: v.drift?.firstLogitsMaxAbsDiff.toFixed(3),
+        tokens: v.drift?.tokenAgreement,
+      }),
+    );
 log(`written to ${values.out}`);

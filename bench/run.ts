@@ -14,7 +14,8 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
-  quantize: 'precision variants vs fp32: quantizer time, file sizes, memory, CLIP images/s, VLM decode tokens/s, drift',
+  quantize:
+    'precision variants vs fp32: quantizer time, file sizes, memory, CLIP images/s, VLM decode tokens/s, drift',
 };
 
 function usage(): string {
