@@ -37,3 +37,5 @@ export * from './platform/index.js';
 export * from './generation/index.js';
 export * from './loader/index.js';
 export * from './load/index.js';
+export * from './onnx/index.js';
+export * from './quantize/index.js';

@@ -12,6 +12,15 @@ export { decodeImage } from './media/decode.js';
 export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub/index.js';
 export { ort, ortVersion } from './ort.js';
 export { workerOrt } from './worker-ort.js';
+export {
+  quantizeModel,
+  QUANTIZATION_FILE,
+  type QuantizeOptions,
+  type QuantizeProgress,
+  type QuantizeResult,
+  type QuantizedVariant,
+} from './quantize.js';
+export { readOnnxFile, writeOnnxFile, type OpenedOnnx, type WrittenOnnx } from './onnx-files.js';
 
 export const { loadClip, loadLlava, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));
