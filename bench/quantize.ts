@@ -34,7 +34,14 @@ import { quantizeModel } from '../src/node/quantize.js';
 import { componentFileName } from '../src/package/precision.js';
 import type { Precision } from '../src/package/precision.js';
 import { parseQuantizePrecisions } from '../src/quantize/options.js';
-import { clipDrift, heldOutImages, pixelsOf, referencePrompts, vlmDrift } from '../tools/quantize/drift.js';
+import {
+  clipDrift,
+  heldOutImages,
+  pixelsOf,
+  recordDrift,
+  referencePrompts,
+  vlmDrift,
+} from '../tools/quantize/drift.js';
 import { renderShape } from '../tools/shapes/render.js';
 
 const { values } = parseArgs({
@@ -216,6 +223,8 @@ async function clipBench(dir: string) {
     { images: set.images.map((im) => im), labels: set.labels },
     threads,
   );
+  // `mmrt explain --model <dir>` shows it from now on.
+  await recordDrift(dir, drift);
   const fp32 = median(speed.get('fp32')!);
   return {
     model: dir,
@@ -282,6 +291,7 @@ async function vlmBench(dir: string) {
   log('drift');
   const prompts = referencePrompts(Math.max(1, Math.round(Number(values['drift-prompts']) / 3)));
   const drift = await vlmDrift(dir, precisions, prompts, { newTokens: 16, threads });
+  await recordDrift(dir, drift, { newTokens: 16, eosSuppressed: true });
   const fp32 = median(speed.get('fp32')!.map((s) => s.decode));
   const fp32Ttft = median(speed.get('fp32')!.map((s) => s.ttft));
   return {

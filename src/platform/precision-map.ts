@@ -128,5 +128,7 @@ export function firstRunFallbacks(
     const twin = FP32_TWIN[current];
     if (twin) rest = [twin, ...rest.filter((p) => p !== twin)];
   }
-  return rest.filter((p) => p !== current);
+  rest = rest.filter((p) => p !== current);
+  // fp32, the exact one, is the last resort whatever the declared order says.
+  return rest.includes('fp32') ? [...rest.filter((p) => p !== 'fp32'), 'fp32'] : rest;
 }

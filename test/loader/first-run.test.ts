@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLoader } from '../../src/node/index.js';
+import { firstRunFallbacks } from '../../src/platform/precision-map.js';
 import { ort } from '../../src/node/ort.js';
 import { clipFiles, cleanupTmp, tmpDir, writePackage } from './fixtures.js';
 import { buildModel, weights } from './onnx-build.js';
@@ -148,5 +149,30 @@ describe('first-run output check', () => {
     expect((first.data as Float32Array).some((v) => !Number.isFinite(v))).toBe(true);
     expect(warnings.some((w) => w.includes('no other variant or platform'))).toBe(true);
     await loader.dispose();
+  });
+});
+
+describe('firstRunFallbacks', () => {
+  it('after an fp16 overflow, tries the fp32-activation twin first and no other half-precision variant', () => {
+    expect(firstRunFallbacks('int4', 'q4f16', 'non-finite')).toEqual([
+      'q4',
+      'bnb4',
+      'q8',
+      'int8',
+      'uint8',
+      'fp32',
+    ]);
+    expect(firstRunFallbacks('fp16', 'fp16', 'non-finite')).toEqual(['fp32']);
+    // A run that throws says nothing about fp16's range: the declared order, fp32 last.
+    expect(firstRunFallbacks('int4', 'q4f16', 'run-error')).toEqual([
+      'bnb4',
+      'q8',
+      'int8',
+      'uint8',
+      'fp16',
+      'q4',
+      'fp32',
+    ]);
+    expect(firstRunFallbacks('fp32', 'fp32', 'non-finite')).toEqual(['fp16']);
   });
 });

@@ -8,6 +8,8 @@
  * Used by the tests (tolerances), `npm run bench -- quantize` (bench-size models) and
  * `tools/quantize/publish.ts` (the committed models' figures).
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ImageInput } from '../../src/media/input.js';
 import { loadClip, loadLlava } from '../../src/node/index.js';
 import type { Precision } from '../../src/package/precision.js';
@@ -219,4 +221,50 @@ export function referencePrompts(perQuestion = 8, seed = 4409): VlmPrompt[] {
   const n = perQuestion * questions.length;
   const set = heldOutSet(seed, Math.ceil(n / CLASSES.length)).slice(0, n);
   return set.map((img, i) => ({ image: pixelsOf(img), question: questions[i % questions.length]! }));
+}
+
+/** A drift as `onnx/quantization.json` records it per variant (what `mmrt explain` reads). */
+export function driftRecord(
+  d: ClipDrift | VlmDrift,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  if ('top1Agreement' in d) {
+    return {
+      kind: 'dual-encoder',
+      images: d.images,
+      top1Agreement: d.top1Agreement,
+      ...(d.accuracy !== undefined && { accuracy: d.accuracy }),
+      imageCosine: d.imageCosine,
+      textCosine: d.textCosine,
+      ...extra,
+    };
+  }
+  return {
+    kind: 'vision-language',
+    prompts: d.prompts,
+    answersEqual: d.answersEqual,
+    tokenAgreement: d.tokenAgreement,
+    firstLogitsMaxAbsDiff: d.firstLogitsMaxAbsDiff,
+    ...extra,
+  };
+}
+
+/** Write each precision's drift into every variant entry of that precision in `<model>/onnx/quantization.json`. */
+export async function recordDrift(
+  model: string,
+  drifts: ReadonlyArray<ClipDrift | VlmDrift>,
+  extra: Record<string, unknown> = {},
+): Promise<Record<string, { precision: string; bytes: number; sourceBytes: number }>> {
+  const path = join(model, 'onnx', 'quantization.json');
+  const json = JSON.parse(await readFile(path, 'utf8'));
+  const variants = json.variants as Record<
+    string,
+    { precision: string; bytes: number; sourceBytes: number; drift?: unknown }
+  >;
+  for (const e of Object.values(variants)) {
+    const d = drifts.find((x) => x.precision === e.precision);
+    if (d && d.precision !== 'fp32') e.drift = driftRecord(d, extra);
+  }
+  await writeFile(path, `${JSON.stringify(json, null, 1)}\n`);
+  return variants;
 }

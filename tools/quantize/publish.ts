@@ -9,17 +9,10 @@
  * classes. VLM and LLaVA-Next: 48 held-out images, each with one of the three reference
  * questions, greedy answers to EOS. Every component runs at the precision measured.
  */
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Precision } from '../../src/package/precision.js';
-import {
-  type ClipDrift,
-  type VlmDrift,
-  clipDrift,
-  heldOutImages,
-  referencePrompts,
-  vlmDrift,
-} from './drift.js';
+import { clipDrift, heldOutImages, recordDrift, referencePrompts, vlmDrift } from './drift.js';
 
 const models = resolve(process.argv[2] ?? 'models');
 const PRECISIONS: Precision[] = ['fp16', 'q8', 'q4', 'q4f16'];
@@ -27,21 +20,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 interface Entry {
   precision: string;
-  component: string;
   bytes: number;
   sourceBytes: number;
-  drift?: unknown;
-}
-
-async function record(pkg: string, byPrecision: Map<string, unknown>): Promise<Record<string, Entry>> {
-  const path = join(models, pkg, 'onnx', 'quantization.json');
-  const json = JSON.parse(await readFile(path, 'utf8'));
-  for (const e of Object.values(json.variants as Record<string, Entry>)) {
-    const d = byPrecision.get(e.precision);
-    if (d !== undefined) e.drift = d;
-  }
-  await writeFile(path, `${JSON.stringify(json, null, 1)}\n`);
-  return json.variants;
 }
 
 function sizes(entries: Record<string, Entry>, precision: string): string {
@@ -71,24 +51,7 @@ const lines: string[] = [
 async function clip(pkg: string): Promise<void> {
   const set = heldOutImages(20);
   const drift = await clipDrift(join(models, pkg), ['fp32', ...PRECISIONS], set);
-  const entries = await record(
-    pkg,
-    new Map(
-      drift
-        .filter((d) => d.precision !== 'fp32')
-        .map((d) => [
-          d.precision,
-          {
-            kind: 'dual-encoder',
-            images: d.images,
-            top1Agreement: d.top1Agreement,
-            accuracy: d.accuracy,
-            imageCosine: d.imageCosine,
-            textCosine: d.textCosine,
-          } satisfies Omit<ClipDrift, 'precision'> & { kind: string },
-        ]),
-    ),
-  );
+  const entries = await recordDrift(join(models, pkg), drift);
   lines.push(`## ${pkg}: zero-shot over 24 classes, ${set.images.length} held-out images`, '');
   lines.push(
     '| precision | files | top-1 agreement with fp32 | accuracy | image embedding cosine (mean / min) | text embedding cosine (mean / min) |',
@@ -106,23 +69,7 @@ async function vlm(pkg: string): Promise<void> {
   if (!(await stat(join(models, pkg)).catch(() => undefined))) return;
   const prompts = referencePrompts(16);
   const drift = await vlmDrift(join(models, pkg), ['fp32', ...PRECISIONS], prompts);
-  const entries = await record(
-    pkg,
-    new Map(
-      drift
-        .filter((d) => d.precision !== 'fp32')
-        .map((d) => [
-          d.precision,
-          {
-            kind: 'vision-language',
-            prompts: d.prompts,
-            answersEqual: d.answersEqual,
-            tokenAgreement: d.tokenAgreement,
-            firstLogitsMaxAbsDiff: d.firstLogitsMaxAbsDiff,
-          } satisfies Omit<VlmDrift, 'precision' | 'answers'> & { kind: string },
-        ]),
-    ),
-  );
+  const entries = await recordDrift(join(models, pkg), drift);
   lines.push(
     `## ${pkg}: greedy answers on ${prompts.length} reference prompts (held-out images, the three questions)`,
     '',
