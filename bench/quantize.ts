@@ -22,6 +22,7 @@
  *   reference prompts (fixed length, EOS suppressed).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -76,6 +77,20 @@ const picture = (i: number) =>
   pixelsOf(renderShape(500 + i, 224, 224, COLORS[i % 6]!, SHAPES[i % 4]!, 'noise'));
 const vlmConfig = (precision: Precision) => ({ precision, numThreads: threads });
 
+/**
+ * The process's own peak resident set. Not `resourceUsage().maxRSS`: Linux carries ru_maxrss
+ * across exec, so a child spawned by this (large) process would report the parent's size.
+ */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 /** Child mode: load one model at one precision, run once, report memory. */
 async function child(spec: string): Promise<void> {
   const [kind, model, precision] = spec.split('|') as ['clip' | 'vlm', string, Precision];
@@ -84,17 +99,13 @@ async function child(spec: string): Promise<void> {
     const afterLoad = process.memoryUsage().rss;
     await clip.embedImages(Array.from({ length: batch }, (_, i) => picture(i)));
     await clip.embedTexts(['a photo of a red star', 'a blue circle']);
-    process.stdout.write(
-      JSON.stringify({ rssAfterLoad: afterLoad, peakRss: process.resourceUsage().maxRSS * 1024 }),
-    );
+    process.stdout.write(JSON.stringify({ rssAfterLoad: afterLoad, peakRss: peakRss() }));
     await clip.dispose();
   } else {
     const vlm = await loadLlava({ model, platform: 'cpu', config: vlmConfig(precision) });
     const afterLoad = process.memoryUsage().rss;
     await vlm.ask(picture(0), 'What color is the shape?', { maxNewTokens: 8, minNewTokens: 8 }).result;
-    process.stdout.write(
-      JSON.stringify({ rssAfterLoad: afterLoad, peakRss: process.resourceUsage().maxRSS * 1024 }),
-    );
+    process.stdout.write(JSON.stringify({ rssAfterLoad: afterLoad, peakRss: peakRss() }));
     await vlm.dispose();
   }
 }

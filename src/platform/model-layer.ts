@@ -85,7 +85,7 @@ export function modelLayer(pkg: ModelPackage): ModelLayer {
 
 /** The `device_config` sections whose transformers.js device runs on `platform`. */
 function deviceSections(pkg: ModelPackage, platform: PlatformName): Array<[string, Record<string, unknown>]> {
-  const dc = (pkg.transformersJsConfig ?? {}).device_config;
+  const dc = pkg.transformersJsConfig?.device_config;
   if (!dc || typeof dc !== 'object') return [];
   return Object.entries(dc as Record<string, unknown>).filter(
     (e): e is [string, Record<string, unknown>] =>
