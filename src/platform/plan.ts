@@ -8,6 +8,7 @@ import { ConfigError, MmrtError, PlatformError } from '../errors.js';
 import type { ComponentVariant, ModelPackage } from '../package/describe.js';
 import { PLATFORM_TABLE, type PlatformName } from '../runtime/providers.js';
 import { fitToBudget, type BudgetComponent } from './budget.js';
+import { measuredSpeed } from './measured.js';
 import { formatByteSize } from './bytes.js';
 import { type HostCapabilities, ortPackageFor, platformAvailability } from './capabilities.js';
 import { platformsThatCanRun, ratingFor } from './compatibility.js';
@@ -166,7 +167,7 @@ export function planForPlatform(
       source: 'default',
       key: 'precision',
     };
-    const choice = chooseVariant(pkg.components[name]!, asked, platform, caps);
+    const choice = chooseVariant(pkg.components[name]!, asked, platform, caps, spec.role);
     warnings.push(...choice.warnings);
     return {
       name,
@@ -189,7 +190,13 @@ export function planForPlatform(
   const finalVariant = new Map<string, ComponentVariant>(start.map((c) => [c.name, c.variant]));
   let downgraded: ReadonlySet<string> = new Set();
   if (budget !== undefined) {
-    const fit = fitToBudget(start, budget, estimate, (p) => canRun(p, platform, caps));
+    const fit = fitToBudget(
+      start,
+      budget,
+      estimate,
+      (p) => canRun(p, platform, caps),
+      (c, p) => measuredSpeed(platform, componentSpec(family, c).role)?.vsFp32[p],
+    );
     memory = fit.estimate;
     for (const c of fit.components) finalVariant.set(c.name, c.variant);
     downgraded = fit.changed;
