@@ -6,6 +6,9 @@
  *   onnxruntime-web runs too: A -> DynamicQuantizeLinear -> MatMulInteger(A_q, B_q, A_zp, B_zp)
  *   -> Cast -> Mul(A_scale * B_scale). ORT's CPU optimizer fuses it into DynamicQuantizeMatMul.
  *   B is int8 (uint8 + 128 for `uint8`), symmetric, one scale per output channel by default.
+ *   Convolutions stay float (a ViT has one, its patch embedding): the hub makes q8 weights
+ *   uint8 when it quantizes Conv because onnxruntime-web has ConvInteger only for uint8; with
+ *   no ConvInteger in the graph, int8 weights run on every ORT backend.
  * - 4-bit (`q4`): com.microsoft MatMulNBits, B in blocks of 32 along K, symmetric, laid out
  *   [N, blocks, block/2] with scales [N, blocks]; `accuracy_level` settable.
  * - Embedding lookups, in both: int8 with one scale per row, Gather(q) -> Cast -> Mul(Gather(scales)).
