@@ -168,6 +168,8 @@ export class Session {
       await this.firstRunPending.catch(() => undefined);
     }
     if (!this.firstRunCheck) return this.runOnce(feeds, fetches);
+    // A caller's mistake (a missing input) says nothing about the variant: the check waits.
+    this.checkFeeds(feeds);
     const check = this.firstRunCheck;
     this.firstRunCheck = undefined;
     const pending = this.checkedRun(check, feeds, fetches);
@@ -214,7 +216,7 @@ export class Session {
     }
   }
 
-  private async runOnce(feeds: Feeds, fetches?: readonly string[]): Promise<Outputs> {
+  private checkFeeds(feeds: Feeds): void {
     if (this.released) throw new RuntimeError('SESSION_RUN_FAILED', `session "${this.name}" was released`);
     const missing = this.raw.inputNames.filter((n) => !(n in feeds));
     if (missing.length > 0) {
@@ -227,6 +229,10 @@ export class Session {
         },
       );
     }
+  }
+
+  private async runOnce(feeds: Feeds, fetches?: readonly string[]): Promise<Outputs> {
+    this.checkFeeds(feeds);
     // ORT rejects unknown feed names; drop extras so callers can pass a superset.
     const used: Feeds = {};
     for (const n of this.raw.inputNames) used[n] = feeds[n]!;

@@ -152,6 +152,26 @@ describe('first-run output check', () => {
   });
 });
 
+describe('what the check does not blame on the variant', () => {
+  it("a missing input is the caller's error: no fallback, and the next run is still checked", async () => {
+    const dir = await packageWithVariants({ fp16Nan: true });
+    const loader = await createLoader({
+      model: dir,
+      platform: 'cpu',
+      config: { vision_precision: 'fp16', numThreads: 1 },
+      host: { cacheDir: await tmpDir() },
+    });
+    await loader.load();
+    const session = await loader.session('vision_model');
+    await expect(session.run({})).rejects.toMatchObject({ code: 'SESSION_RUN_FAILED' });
+    expect(loader.placement!.precisionFallbacks).toEqual([]);
+    const out = (await session.run({ pixel_values: pixels() })).image_embeds!;
+    expect((out.data as Float32Array).every(Number.isFinite)).toBe(true);
+    expect(loader.placement!.precisionFallbacks.map((f) => f.to)).toEqual(['fp32']);
+    await loader.dispose();
+  });
+});
+
 describe('firstRunFallbacks', () => {
   it('after an fp16 overflow, tries the fp32-activation twin first and no other half-precision variant', () => {
     expect(firstRunFallbacks('int4', 'q4f16', 'non-finite')).toEqual([
