@@ -14,7 +14,8 @@ function familyDrift(d: Json): string | undefined {
     const equal = num(d.answersEqual);
     const diff = num(d.firstLogitsMaxAbsDiff);
     if (agree === undefined) return undefined;
-    return `${pct(1 - agree)} greedy-token disagreement with fp32 on ${d.prompts} reference prompts${equal !== undefined ? ` (answers equal: ${pct(equal)})` : ''}${diff !== undefined ? `, first-step logits max |diff| ${diff.toFixed(4)}` : ''}`;
+    const fixed = num(d.newTokens) !== undefined ? ` (${d.newTokens} tokens each, EOS suppressed)` : '';
+    return `${pct(1 - agree)} greedy-token disagreement with fp32 on ${d.prompts} reference prompts${fixed}${equal !== undefined ? ` (answers equal: ${pct(equal)})` : ''}${diff !== undefined ? `, first-step logits max |diff| ${diff.toFixed(4)}` : ''}`;
   }
   if (d.kind === 'dual-encoder') {
     const top1 = num(d.top1Agreement);
