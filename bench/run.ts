@@ -25,6 +25,8 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   report: "regenerate the README's performance table and charts from bench/results/latest.json",
   xclip:
     'X-CLIP video classification: clips/s for short clips and a 10-minute video, sequential vs parallel segments, decode share',
+  quantize:
+    'precision variants vs fp32: quantizer time, file sizes, memory, CLIP images/s, VLM decode tokens/s, drift',
 };
 
 function usage(): string {

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'MODEL_VARIANT_MISSING'
   | 'MODEL_ID_INVALID'
   | 'MODEL_UNSUPPORTED'
+  | 'VARIANT_INVALID'
   // hub downloads
   | 'DOWNLOAD_FAILED'
   | 'DOWNLOAD_INTEGRITY'
@@ -26,6 +27,7 @@ export type ErrorCode =
   /** A first run produced NaN or Inf: the provider computes this model wrongly. */
   | 'SESSION_OUTPUT_INVALID'
   | 'MODEL_CORRUPT'
+  | 'SESSION_OUTPUT_INVALID'
   // loading
   | 'COMPONENT_LOAD_FAILED'
   // config / platform

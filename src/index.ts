@@ -42,3 +42,5 @@ export * from './loader/index.js';
 export * from './load/index.js';
 export * from './remote/index.js';
 export * from './pipeline/index.js';
+export * from './onnx/index.js';
+export * from './quantize/index.js';

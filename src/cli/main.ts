@@ -11,6 +11,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerServe } from './commands/serve.js';
 import { registerVideo } from './commands/video.js';
 import { USAGE_EXIT, errorJson, isUsageError } from './usage.js';
+import { registerQuantize } from './commands/quantize.js';
 
 const json = process.argv.slice(2).includes('--json');
 const program = new Command();
@@ -34,6 +35,7 @@ for (const cmd of program.commands) {
   cmd.showSuggestionAfterError();
   cmd.configureOutput({ writeErr: (s) => (json ? undefined : process.stderr.write(s)) });
 }
+registerQuantize(program);
 
 try {
   await program.parseAsync(process.argv);

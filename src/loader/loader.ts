@@ -10,17 +10,25 @@
  * plan's files and providers, so none retries the provider that failed, and the failed one
  * loads again from the new files.
  *
+ * Every session's first run is checked (once, so it costs one scan of one run's outputs): a
+ * NaN or Inf in a float output, or a run that throws, is a `first-run` failure for the same
+ * `fallback` hook. The placement answers with the component's next precision (a q4f16 that
+ * overflows on a WebGPU adapter becomes q4, fp16 becomes fp32) or, under 'auto', the next
+ * platform; a browser host can answer WebGPU -> WebNN -> WASM the same way. The new session
+ * replaces the failed one inside the same `Session` object (callers holding it keep working),
+ * the run is repeated on it, and a warning says what moved.
+ *
  * What "concurrently" buys depends on the host's ONNX Runtime: onnxruntime-node creates a
  * session synchronously on the calling thread, so in one thread creations take turns (only
  * downloads overlap them); the Node host can create each session in a worker thread instead
  * (`sessionThreads: 'worker'`), where creations really run side by side. Read the benchmark
  * (`npm run bench -- load`) before expecting a gain.
  */
-import { MmrtError, ModelPackageError } from '../errors.js';
+import { MmrtError, ModelPackageError, RuntimeError } from '../errors.js';
 import type { ModelFiles } from '../host/host.js';
 import type { ModelPackage } from '../package/describe.js';
 import type { ComponentSessions } from '../runtime/component-sessions.js';
-import { type Session, type SessionSpec, createSession } from '../runtime/session.js';
+import { type FirstRunOutcome, type Session, type SessionSpec, createSession } from '../runtime/session.js';
 import { LoadError, componentError } from './errors.js';
 import type { Placement } from './placement.js';
 import { ProgressHub } from './progress.js';
@@ -586,6 +594,52 @@ export class MultimodalLoader implements ComponentSessions {
     }
     const cache = timing.cache ? `, graph cache ${timing.cache}` : '';
     this.emit(e, 'create', e.bytes, e.bytes, `session created in ${Math.round(timing.createMs)} ms${cache}`);
+    session.checkFirstRun((o) => this.firstRunFailed(e, o));
+    return session;
+  }
+
+  /**
+   * A session's first run gave NaN/Inf or threw: the spec's fallback names another entry for
+   * the component (the placement's next precision, or the next platform), whose session is
+   * created here and replaces the failed one in place (see `Session.adopt`).
+   */
+  private async firstRunFailed(e: Entry, o: FirstRunOutcome): Promise<Session | undefined> {
+    if (this.fatal !== undefined || this.controller.signal.aborted) return undefined;
+    const from = entryText(e.c);
+    const what =
+      o.failure.kind === 'non-finite'
+        ? `gave a non-finite value (${o.failure.detail})`
+        : `failed (${o.failure.detail})`;
+    const ready = [...this.entries.values()]
+      .filter((x) => x.status === 'ready' && x !== e)
+      .map((x) => x.c.name);
+    const error =
+      o.error ?? new RuntimeError('SESSION_OUTPUT_INVALID', `the first run of "${e.c.name}" ${what}`);
+    const next = this.currentSpec.fallback?.({
+      component: e.c.name,
+      error,
+      ready,
+      stage: 'first-run',
+      failure: o.failure,
+    });
+    const c = next?.components.find((x) => x.name === e.c.name);
+    if (!next || !c) {
+      this.warn(
+        `the first run of "${e.c.name}" (${from}) ${what}; there is no other variant or platform to fall back to`,
+      );
+      return undefined;
+    }
+    this.currentSpec = next;
+    for (const x of next.components) {
+      const other = this.entries.get(x.name);
+      if (!other || other === e || other.status === 'ready' || other.status === 'loading') continue;
+      this.retarget(other, x);
+    }
+    this.retarget(e, c);
+    const timing: Timing = e.timing ?? { startedAt: this.now() };
+    await this.download(e, timing);
+    const session = await this.create(e, await this.source(e, timing), timing);
+    this.warn(`the first run of "${e.c.name}" (${from}) ${what}; it now runs ${entryText(c)}`);
     return session;
   }
 
@@ -673,6 +727,10 @@ export class MultimodalLoader implements ComponentSessions {
     })();
     return this.shutdownPromise;
   }
+}
+
+function entryText(c: LoaderComponent): string {
+  return `${c.precision ? `${c.precision}, ` : ''}${c.file}${c.platform ? ` on ${c.platform}` : ''}`;
 }
 
 function compare(a: Entry, b: Entry): number {

@@ -5,10 +5,23 @@
  * next candidate platform; the loader then loads every component not yet loaded from the new
  * platform's plan (files, providers, bytes), so none retries a provider that already failed.
  * Components loaded before stay where they are, and `explain()` says so.
+ *
+ * The same `fallBack` answers first-run failures (the loader checks each session's first run:
+ * NaN/Inf in a float output, or a run that throws). The placement moves that one component to
+ * the next precision of `firstRunFallbacks` that the package has (q4f16 -> q4, fp16 -> fp32,
+ * then down the declared order, fp32 last), on any platform since the file is at fault; with
+ * none left, under 'auto', the whole load moves to the next platform as for a failed creation.
+ * A host can put platform moves first for its adapters (WebGPU -> WebNN -> WASM on a NaN) by
+ * wrapping `loaderSpec().fallback`: the loader only asks for a spec whose entry for the
+ * component it then creates and swaps in.
  */
 import { type ErrorCode, MmrtError } from '../errors.js';
 import type { HostCapabilities } from '../host/capabilities.js';
-import type { ModelPackage } from '../package/describe.js';
+import type { ComponentVariant, ModelPackage } from '../package/describe.js';
+import type { Precision } from '../package/precision.js';
+import { variantDrift } from '../package/quantization.js';
+import { firstRunFallbacks } from '../platform/precision-map.js';
+import { canRun } from '../platform/variants.js';
 import { ROLE_LOAD_ORDER } from '../platform/component-roles.js';
 import { explainPlan, explainPlanJson } from '../platform/explain.js';
 import type { ComponentPlan, ModelPlan, PlanCandidate, PlatformPlan } from '../platform/plan-types.js';
@@ -26,6 +39,15 @@ export interface PlatformFallback {
   readonly stayed: readonly string[];
 }
 
+/** A component whose first run failed moved to another precision of itself, on the same platform. */
+export interface PrecisionFallback {
+  readonly component: string;
+  readonly platform: PlatformName;
+  readonly from: Precision;
+  readonly to: Precision;
+  readonly reason: string;
+}
+
 /** Failures that say "this platform cannot", not "this model or request is broken". */
 const FALLBACK_CODES: readonly ErrorCode[] = [
   'PROVIDER_UNAVAILABLE',
@@ -36,7 +58,7 @@ const FALLBACK_CODES: readonly ErrorCode[] = [
   // The warm-up run at load returned NaN/Inf: the provider runs, but not this model correctly.
   'SESSION_OUTPUT_INVALID',
 ];
-
+/** A first run that failed says so of the platform too, when no precision is left to try. */
 function causeOf(e: unknown): MmrtError | undefined {
   // The loader wraps hook errors in a LoadError that keeps the cause's code.
   return e instanceof MmrtError ? e : undefined;
@@ -44,6 +66,12 @@ function causeOf(e: unknown): MmrtError | undefined {
 
 export class Placement {
   readonly fallbacks: PlatformFallback[] = [];
+  /** First-run fallbacks: components now running another precision than planned. */
+  readonly precisionFallbacks: PrecisionFallback[] = [];
+  /** `platform/component` -> the variant that replaced the planned one. */
+  private readonly overrides = new Map<string, ComponentVariant>();
+  /** `platform/component` -> precisions whose first run failed there. */
+  private readonly failed = new Map<string, Set<Precision>>();
   private active: number;
   /** Components that stayed on an earlier platform when a fallback moved the rest. */
   private readonly stayed = new Map<string, PlatformName>();
@@ -62,11 +90,27 @@ export class Placement {
     );
   }
 
-  /** The plan of the platform in use (it changes after a fallback). */
+  /** The plan of the platform in use (it changes after a fallback), with first-run replacements. */
   get plan(): ModelPlan {
     const c = this.modelPlan.candidates[this.active];
-    if (!c?.plan) return this.modelPlan;
-    return { ...c.plan, requested: this.modelPlan.requested, candidates: this.modelPlan.candidates };
+    const base = c?.plan
+      ? { ...c.plan, requested: this.modelPlan.requested, candidates: this.modelPlan.candidates }
+      : this.modelPlan;
+    if (this.overrides.size === 0) return base;
+    const swap = (cp: ComponentPlan): ComponentPlan => {
+      const v = this.overrides.get(`${base.platform}/${cp.name}`);
+      if (!v) return cp;
+      return {
+        ...cp,
+        file: v.file,
+        externalData: v.externalData.map((x) => x.file),
+        precision: v.precision,
+        bytes: v.totalBytes,
+        precisionChoice: { ...cp.precisionChoice, how: 'first-run' },
+        memory: { ...cp.memory, weightsBytes: v.totalBytes },
+      };
+    };
+    return { ...base, components: base.components.map(swap), optional: base.optional.map(swap) };
   }
 
   get platform(): PlatformName {
@@ -76,6 +120,9 @@ export class Placement {
   get warnings(): readonly string[] {
     return [
       ...this.plan.warnings,
+      ...this.precisionFallbacks.map(
+        (f) => `"${f.component}" ${f.from} -> ${f.to} on ${f.platform} after its first run ${f.reason}`,
+      ),
       ...this.fallbacks.map((f) => `${f.from} -> ${f.to} after "${f.component}" failed: ${f.reason}`),
     ];
   }
@@ -85,8 +132,29 @@ export class Placement {
     return this.stayed.get(component) ?? this.platform;
   }
 
+  /** "q4 decoder_model_merged: ..." for each planned variant that onnx/quantization.json measured. */
+  driftLines(): string[] {
+    const out: string[] = [];
+    for (const c of [...this.plan.components, ...this.plan.optional]) {
+      if (c.precision === 'fp32') continue;
+      const line = variantDrift(this.package, c.file);
+      if (line) out.push(`${c.precision} ${c.name}: ${line}`);
+    }
+    return out;
+  }
+
   explain(): string {
-    const text = explainPlan(this.plan);
+    let text = explainPlan(this.plan);
+    const drift = this.driftLines();
+    if (drift.length > 0) {
+      text += `\n\nPrecision drift (onnx/quantization.json; each measured with every component at that precision):\n${drift.map((l) => `  ${l}`).join('\n')}`;
+    }
+    if (this.precisionFallbacks.length > 0) {
+      const lines = this.precisionFallbacks.map(
+        (f) => `  - "${f.component}" on ${f.platform}: ${f.from} -> ${f.to}, after its first run ${f.reason}`,
+      );
+      text += `\n\nFirst-run fallbacks:\n${lines.join('\n')}`;
+    }
     if (this.fallbacks.length === 0) return text;
     const lines = this.fallbacks.map(
       (f) =>
@@ -103,7 +171,13 @@ export class Placement {
     const runsOn = Object.fromEntries(
       [...this.plan.components, ...this.plan.optional].map((c) => [c.name, this.platformOf(c.name)]),
     );
-    return { ...explainPlanJson(this.plan), fallbacks: this.fallbacks, runsOn };
+    return {
+      ...explainPlanJson(this.plan),
+      fallbacks: this.fallbacks,
+      precisionFallbacks: this.precisionFallbacks,
+      drift: this.driftLines(),
+      runsOn,
+    };
   }
 
   /** The loader spec of the active plan; its `fallback` moves this placement. */
@@ -115,12 +189,6 @@ export class Placement {
     };
   }
 
-  /**
-   * After a component failed: under 'auto', a failure that says the platform cannot run it
-   * moves to the next candidate and returns its spec; anything else returns undefined (the
-   * failure is the answer). An optional component (outside the plan proper) never moves the
-   * platform the planned parts run on.
-   */
   /** Whether `fallBack` would move to another platform for this failure. */
   canFallBack(failure: LoadFailure): boolean {
     const e = causeOf(failure.error);
@@ -134,7 +202,18 @@ export class Placement {
     );
   }
 
+  /**
+   * After a component failed: under 'auto', a failure that says the platform cannot run it
+   * moves to the next candidate and returns its spec; anything else returns undefined (the
+   * failure is the answer). An optional component (outside the plan proper) never moves the
+   * platform the planned parts run on. A first run that failed (NaN/Inf, or a throw) tries the
+   * component's next precision first: the file, more likely than the platform, is at fault.
+   */
   fallBack(failure: LoadFailure): LoaderSpec | undefined {
+    if (failure.stage === 'first-run') {
+      const moved = this.nextPrecision(failure);
+      if (moved) return moved;
+    }
     const e = causeOf(failure.error);
     const plan = this.plan;
     if (!this.canFallBack(failure) || !e) return undefined;
@@ -150,6 +229,39 @@ export class Placement {
       stayed: [...failure.ready],
     });
     this.active = next;
+    return this.loaderSpec();
+  }
+
+  /**
+   * A first run that failed moves the component to the next precision of `firstRunFallbacks`
+   * that the package has and the platform runs (whatever platform was asked for: the file,
+   * not the platform, is at fault), or returns undefined when none is left.
+   */
+  private nextPrecision(failure: LoadFailure): LoaderSpec | undefined {
+    const plan = this.plan;
+    const cp = [...plan.components, ...plan.optional].find((c) => c.name === failure.component);
+    const info = this.package.components[failure.component];
+    if (!cp || !info) return undefined;
+    const key = `${plan.platform}/${cp.name}`;
+    const tried = this.failed.get(key) ?? new Set<Precision>();
+    tried.add(cp.precision);
+    this.failed.set(key, tried);
+    const kind = failure.failure?.kind ?? 'run-error';
+    const next = firstRunFallbacks(cp.precisionChoice.asked, cp.precision, kind).find(
+      (p) => !tried.has(p) && info.variants[p] && canRun(p, plan.platform, this.capabilities),
+    );
+    if (!next) return undefined;
+    this.overrides.set(key, info.variants[next]!);
+    this.precisionFallbacks.push({
+      component: cp.name,
+      platform: plan.platform,
+      from: cp.precision,
+      to: next,
+      reason:
+        kind === 'non-finite'
+          ? `gave a non-finite value (${failure.failure?.detail})`
+          : `failed (${failure.failure?.detail})`,
+    });
     return this.loaderSpec();
   }
 
@@ -171,6 +283,7 @@ function loaderComponent(plan: PlatformPlan, c: ComponentPlan, priority: number)
     priority,
     warmup: c.warmup,
     platform: plan.platform,
+    precision: c.precision,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Host } from '../host/host.js';
 import type { OrtEnvPlan } from '../platform/plan-types.js';
-import type { SessionOptions } from '../runtime/session.js';
+import type { FirstRunFailure, SessionOptions } from '../runtime/session.js';
 
 /** Where a component is in its load. Every component passes `create` and ends at `ready`. */
 export type LoadPhase = 'download' | 'read' | 'create' | 'warmup' | 'ready';
@@ -58,14 +58,23 @@ export interface LoaderComponent {
   readonly warmup?: boolean;
   /** The platform whose plan this entry comes from (shown by `explain()`). */
   readonly platform?: string;
+  /** The precision variant this entry's file is (`q4`), for messages and first-run fallbacks. */
+  readonly precision?: string;
 }
 
-/** A component whose load failed, and what had loaded by then. */
+/** A component whose load or first run failed, and what had loaded by then. */
 export interface LoadFailure {
   readonly component: string;
   readonly error: unknown;
   /** Components whose sessions exist: they stay where they are. */
   readonly ready: readonly string[];
+  /**
+   * 'create' (absent: the same): creating the session failed. 'first-run': the session was
+   * created but its first run gave NaN/Inf or threw (`failure` says which); a returned spec's
+   * entry for this component replaces its session in place, so callers holding it keep going.
+   */
+  readonly stage?: 'create' | 'first-run';
+  readonly failure?: FirstRunFailure;
 }
 
 /** What to load and how: `loaderSpecFromPlan` maps a platform plan onto this. */
@@ -81,8 +90,9 @@ export interface LoaderSpec {
   readonly ortEnv?: OrtEnvPlan;
   /**
    * Where a failure can move the load: a new spec for every component not yet loaded (another
-   * platform's files and providers), or undefined when the failure is final. The failed
-   * component is loaded again from the new spec.
+   * platform's files and providers, or for a first-run failure another precision of the failed
+   * component), or undefined when the failure is final. The failed component is loaded again
+   * from the new spec.
    */
   readonly fallback?: (failure: LoadFailure) => LoaderSpec | undefined;
   /**

@@ -14,6 +14,15 @@ export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub
 export { ort, ortVersion } from './ort.js';
 export { workerOrt } from './worker-ort.js';
 export { MODELS_DIR, SAMPLES_DIR, SHIPPED_MODELS, type ShippedModel, shippedModelPath } from './shipped.js';
+export {
+  quantizeModel,
+  QUANTIZATION_FILE,
+  type QuantizeOptions,
+  type QuantizeProgress,
+  type QuantizeResult,
+  type QuantizedVariant,
+} from './quantize.js';
+export { readOnnxFile, writeOnnxFile, type OpenedOnnx, type WrittenOnnx } from './onnx-files.js';
 
 export { nodeVideoOpener, type NodeVideoOptions } from './media/video.js';
 

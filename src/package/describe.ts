@@ -56,6 +56,11 @@ export interface ModelPackage {
   readonly components: Readonly<Record<string, ComponentInfo>>;
   /** The component set of the family's layouts that this package satisfies. */
   readonly layout: readonly string[];
+  /**
+   * `onnx/quantization.json`, written by `mmrt quantize`: how each variant was made and how far
+   * it drifts from fp32 (shown by `explain()`).
+   */
+  readonly quantization?: Json;
 }
 
 async function readJson(files: ModelFiles, path: string, required: boolean): Promise<Json | undefined> {
@@ -97,10 +102,36 @@ async function readJson(files: ModelFiles, path: string, required: boolean): Pro
   return parsed as Json;
 }
 
+/**
+ * How many external data chunks `transformers.js_config.use_external_data_format` gives a file
+ * (`X_q4.onnx`, or its component `X`, or everything): transformers.js fetches exactly
+ * `X.onnx_data`, `X.onnx_data_1`, ... that many. Undefined when it says nothing.
+ */
+export function externalDataChunks(
+  tjs: Json | undefined,
+  fileName: string,
+  component: string,
+): number | undefined {
+  const v = tjs?.use_external_data_format;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'object') {
+    const o = v as Json;
+    const n = o[fileName] ?? o[component];
+    return n === undefined ? undefined : Number(n) || 0;
+  }
+  return Number(v) || 0;
+}
+
+/** `X.onnx_data`, `X.onnx_data_1`, ...: the hub's external data chunk names. */
+export function externalDataNames(file: string, chunks: number): string[] {
+  return Array.from({ length: chunks }, (_, i) => `${file}_data${i === 0 ? '' : `_${i}`}`);
+}
+
 /** Group `onnx/*.onnx` files into components with their precision variants. */
 export async function listComponents(
   files: ModelFiles,
   all?: readonly string[],
+  transformersJsConfig?: Json,
 ): Promise<Record<string, ComponentInfo>> {
   const paths = all ?? (await files.list());
   const onnx = paths.filter((p) => p.startsWith('onnx/') && p.endsWith('.onnx') && !p.slice(5).includes('/'));
@@ -108,7 +139,21 @@ export async function listComponents(
   for (const file of onnx) {
     const stem = file.slice('onnx/'.length, -'.onnx'.length);
     const { component, precision } = parseComponentFileStem(stem);
-    const external = paths.filter((p) => p.startsWith(`${file}_data`) || p === `${file}.data`).sort();
+    const chunks = externalDataChunks(transformersJsConfig, file.slice('onnx/'.length), stem);
+    const listed = paths.filter((p) => p.startsWith(`${file}_data`) || p === `${file}.data`).sort();
+    // The config's count, when it gives one, names the files; otherwise the listing does.
+    const external = chunks ? externalDataNames(file, chunks) : listed;
+    const missing = external.filter((f) => !paths.includes(f));
+    if (missing.length > 0) {
+      throw new ModelPackageError(
+        'MODEL_FILE_MISSING',
+        `${files.location}: transformers.js_config.use_external_data_format gives ${file} ${chunks} external data file(s), but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`,
+        {
+          value: missing,
+          hint: 'download the missing .onnx_data chunks, or correct use_external_data_format in config.json',
+        },
+      );
+    }
     const externalData = await Promise.all(
       external.map(async (f) => ({ file: f, bytes: await files.size(f) })),
     );
@@ -152,7 +197,12 @@ export async function readPackage(files: ModelFiles, families: readonly FamilySp
     );
   }
   const family = spec.name;
-  const components = await listComponents(files, all);
+  const tjsConfig = config['transformers.js_config'];
+  const components = await listComponents(
+    files,
+    all,
+    tjsConfig && typeof tjsConfig === 'object' ? (tjsConfig as Json) : undefined,
+  );
   const layout = spec.layouts.find((set) => set.every((c) => c in components));
   if (!layout) {
     const wanted = spec.layouts.map((s) => s.map((c) => `onnx/${c}.onnx`).join(' + ')).join(' or ');
@@ -173,6 +223,8 @@ export async function readPackage(files: ModelFiles, families: readonly FamilySp
   const processorConfig = await readJson(files, 'processor_config.json', false);
   const generationConfig = await readJson(files, 'generation_config.json', false);
   const tjs = config['transformers.js_config'];
+  // A broken report must not stop a model from loading: it only feeds explain().
+  const quantization = await readJson(files, 'onnx/quantization.json', false).catch(() => undefined);
   return {
     files,
     location: files.location,
@@ -188,6 +240,7 @@ export async function readPackage(files: ModelFiles, families: readonly FamilySp
     ...(tjs && typeof tjs === 'object' ? { transformersJsConfig: tjs as Json } : {}),
     components,
     layout,
+    ...(quantization && { quantization }),
   };
 }
 

@@ -1,6 +1,9 @@
 /**
  * Fitting a plan into a memory budget: step the largest component down to its next smaller
- * variant the platform can run, re-estimate, repeat; or fail with the numbers.
+ * variant the platform can run, re-estimate, repeat; or fail with the numbers. Where speeds were
+ * measured (measured.ts), a variant that is both larger and slower than a smaller one is
+ * skipped: on CPU a ViT goes from fp32 to q8, not to fp16, which is twice q8's size and a third
+ * of its speed.
  */
 import { PlatformError } from '../errors.js';
 import type { ComponentInfo, ComponentVariant } from '../package/describe.js';
@@ -32,6 +35,7 @@ export function fitToBudget(
   budget: number,
   estimate: (cs: readonly BudgetComponent[]) => MemoryEstimate,
   runnable: (p: Precision) => boolean,
+  speed: (component: string, p: Precision) => number | undefined = () => undefined,
 ): BudgetFit {
   let cs = [...start];
   let est = estimate(cs);
@@ -42,11 +46,16 @@ export function fitToBudget(
     const byWeight = [...cs].sort((a, b) => b.variant.totalBytes - a.variant.totalBytes);
     let stepped = false;
     for (const c of byWeight) {
-      const smaller = Object.values(c.info.variants)
+      const options = Object.values(c.info.variants)
         .filter(
           (v): v is ComponentVariant => !!v && v.totalBytes < c.variant.totalBytes && runnable(v.precision),
         )
-        .sort((a, b) => b.totalBytes - a.totalBytes)[0];
+        .sort((a, b) => b.totalBytes - a.totalBytes);
+      const fast = (v: ComponentVariant) => speed(c.name, v.precision);
+      const dominated = (v: ComponentVariant) =>
+        fast(v) !== undefined &&
+        options.some((o) => o.totalBytes < v.totalBytes && (fast(o) ?? 0) > fast(v)!);
+      const smaller = options.find((v) => !dominated(v)) ?? options[0];
       if (!smaller) continue;
       steps.push(
         `memory budget ${formatByteSize(budget)}: "${c.name}" ${c.variant.precision} (${formatByteSize(c.variant.totalBytes)}) -> ${smaller.precision} (${formatByteSize(smaller.totalBytes)})`,

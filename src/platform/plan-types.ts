@@ -31,8 +31,11 @@ export interface ComponentPlan {
     readonly asked: RequestedPrecision;
     readonly source: string;
     readonly key: string;
-    /** asked | fallback (declared substitute) | platform (changed for the platform) | default | budget. */
-    readonly how: 'asked' | 'fallback' | 'platform' | 'default' | 'budget';
+    /**
+     * asked | fallback (declared substitute) | platform (changed for the platform) | default |
+     * budget | first-run (the planned variant's first run gave NaN/Inf or failed).
+     */
+    readonly how: 'asked' | 'fallback' | 'platform' | 'default' | 'budget' | 'first-run';
   };
   /** Graph + external data. */
   readonly bytes: number;

@@ -8,6 +8,7 @@ import { ConfigError, MmrtError, PlatformError } from '../errors.js';
 import type { ComponentVariant, ModelPackage } from '../package/describe.js';
 import { PLATFORM_TABLE, type PlatformName } from '../runtime/providers.js';
 import { fitToBudget, type BudgetComponent } from './budget.js';
+import { measuredSpeed } from './measured.js';
 import { formatByteSize } from './bytes.js';
 import { type HostCapabilities, ortPackageFor, platformAvailability } from './capabilities.js';
 import { platformsThatCanRun, ratingFor } from './compatibility.js';
@@ -17,7 +18,7 @@ import type { ConfigKey, PlatformConfig } from './config-keys.js';
 import { type NormalizedConfig, normalizeConfig } from './config.js';
 import { checkSections, keyApplies, noEffectWarnings } from './effects.js';
 import { estimateMemory, type MemoryEstimate } from './memory.js';
-import { type ModelLayer, modelLayer } from './model-layer.js';
+import { type ModelLayer, modelDeviceLayer, modelFreeDimensions, modelLayer } from './model-layer.js';
 import type { ComponentPlan, ModelPlan, PlanCandidate, PlatformPlan, SettingRecord } from './plan-types.js';
 import { ortEnvFor } from './ort-env.js';
 import { PLATFORM_PRECISION_ORDER } from './precision-map.js';
@@ -59,6 +60,8 @@ function layersFor(
     { source: `default:${platform}`, config: PLATFORM_DEFAULTS[platform] },
     ...presetsFor(platform, family.architecture).map((p) => ({ source: `preset:${p.id}`, config: p.config })),
     model.layer,
+    // device_config.<device> speaks for this platform only, and wins over the model's defaults.
+    modelDeviceLayer(pkg, platform).layer,
     { source: 'user', config: user.config, spelling: user.spelling },
   ];
 }
@@ -141,7 +144,8 @@ export function planForPlatform(
   const family = pkg.familySpec;
   const rating = ratingFor(family.architecture, platform);
   if (rating === 'none') throw unsupported(pkg, platform);
-  const warnings: string[] = [...model.warnings];
+  const warnings: string[] = [...model.warnings, ...modelDeviceLayer(pkg, platform).warnings];
+  const freeDims = modelFreeDimensions(pkg, platform, warnings);
   warnings.push(...checkSections(user, family, pkg.layout));
   warnings.push(...noEffectWarnings(user, platform, family, families));
   const avail = platformAvailability(caps, platform);
@@ -161,6 +165,11 @@ export function planForPlatform(
     settings[k] = { ...v!, applies: keyApplies(k as ConfigKey, platform, family) };
   }
   const ortPackage = ortPackageFor(caps, platform);
+  if (freeDims && ortPackage === 'onnxruntime-node') {
+    warnings.push(
+      `transformers.js_config free_dimension_overrides ${JSON.stringify(freeDims)} are passed on, but onnxruntime-node does not apply them (onnxruntime-web does)`,
+    );
+  }
 
   const limit = pkg.dims.text.maxPositions;
   if (hasTrait(family, 'generates') && limit !== undefined && s.kvCacheMaxLength !== undefined) {
@@ -204,7 +213,7 @@ export function planForPlatform(
       source: 'default',
       key: 'precision',
     };
-    const choice = chooseVariant(pkg.components[name]!, asked, platform, caps);
+    const choice = chooseVariant(pkg.components[name]!, asked, platform, caps, spec.role);
     warnings.push(...choice.warnings);
     return {
       name,
@@ -228,7 +237,13 @@ export function planForPlatform(
   const finalVariant = new Map<string, ComponentVariant>(start.map((c) => [c.name, c.variant]));
   let downgraded: ReadonlySet<string> = new Set();
   if (budget !== undefined) {
-    const fit = fitToBudget(start, budget, estimate, (p) => canRun(p, platform, caps));
+    const fit = fitToBudget(
+      start,
+      budget,
+      estimate,
+      (p) => canRun(p, platform, caps),
+      (c, p) => measuredSpeed(platform, componentSpec(family, c).role)?.vsFp32[p],
+    );
     memory = fit.estimate;
     for (const c of fit.components) finalVariant.set(c.name, c.variant);
     downgraded = fit.changed;
@@ -253,6 +268,9 @@ export function planForPlatform(
       textDims: pkg.dims.text,
     });
     warnings.push(...sess.notes);
+    const session = freeDims
+      ? { ...sess.session, freeDimensionOverrides: { ...freeDims, ...sess.session.freeDimensionOverrides } }
+      : sess.session;
     const load = componentLoadStrategy(resolved, c.name, c.spec);
     return {
       name: c.name,
@@ -268,7 +286,7 @@ export function planForPlatform(
       },
       bytes: variant.totalBytes,
       providers: sess.providers,
-      session: sess.session,
+      session,
       loadStrategy: load?.value ?? 'eager',
       loadSource: load ? `${load.source} (${load.key})` : 'default',
       warmup: WARMUP_PLATFORMS.includes(platform) && !!s.shaderPrecompile,

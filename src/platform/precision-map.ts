@@ -104,3 +104,31 @@ export const PRECISION_NOTES: ReadonlyArray<{ platform: PlatformName; precision:
 export function isRequestedPrecision(v: unknown): v is RequestedPrecision {
   return typeof v === 'string' && (REQUESTABLE_PRECISIONS as readonly string[]).includes(v);
 }
+
+/**
+ * When a variant's first run gives NaN/Inf or fails, what to run instead, best first. A
+ * non-finite output from a variant computing in fp16 is almost always fp16 overflow (onnxruntime
+ * #26367: q4f16 on some WebGPU adapters), which every fp16 variant repeats: its fp32-activation
+ * twin comes first and the other half-activation variants are skipped. Otherwise the rest of the
+ * declared order for what was asked, then fp32, the exact one.
+ */
+const FP32_TWIN: Readonly<Partial<Record<Precision, Precision>>> = { q4f16: 'q4', fp16: 'fp32' };
+
+export function firstRunFallbacks(
+  asked: RequestedPrecision,
+  current: Precision,
+  kind: 'non-finite' | 'run-error',
+): Precision[] {
+  const choice = PRECISION_CHOICES[asked];
+  const declared = [...new Set<Precision>([...choice.candidates, ...choice.fallback, 'fp32'])];
+  const at = declared.indexOf(current);
+  let rest = declared.slice(at + 1).concat(at < 0 ? [] : declared.slice(0, at));
+  if (kind === 'non-finite' && HALF_ACTIVATION.has(current)) {
+    rest = rest.filter((p) => !HALF_ACTIVATION.has(p));
+    const twin = FP32_TWIN[current];
+    if (twin) rest = [twin, ...rest.filter((p) => p !== twin)];
+  }
+  rest = rest.filter((p) => p !== current);
+  // fp32, the exact one, is the last resort whatever the declared order says.
+  return rest.includes('fp32') ? [...rest.filter((p) => p !== 'fp32'), 'fp32'] : rest;
+}

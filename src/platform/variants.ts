@@ -8,7 +8,9 @@ import { ModelPackageError } from '../errors.js';
 import type { ComponentInfo, ComponentVariant } from '../package/describe.js';
 import { type Precision, componentFileName } from '../package/precision.js';
 import type { PlatformName } from '../runtime/providers.js';
+import type { ComponentRole } from '../package/family-spec.js';
 import type { HostCapabilities } from './capabilities.js';
+import { measuredNote, orderByMeasuredSpeed } from './measured.js';
 import {
   PLATFORM_PRECISION_ORDER,
   PRECISION_CHOICES,
@@ -51,14 +53,18 @@ export function chooseVariant(
   asked: Setting<RequestedPrecision>,
   platform: PlatformName,
   caps: HostCapabilities,
+  role: ComponentRole = 'vision',
 ): VariantChoice {
   const name = info.name;
   const have = (p: Precision) => info.variants[p];
   const choice = PRECISION_CHOICES[asked.value];
   const warnings: string[] = [];
   const slow = (p: Precision) => {
+    // What was measured here speaks first; the general notes cover what was not.
+    const measured = measuredNote(platform, role, p, name);
     const note = PRECISION_NOTES.find((n) => n.platform === platform && n.precision === p);
-    if (note) warnings.push(`"${name}" runs ${p} on ${platform}: ${note.note}`);
+    if (measured) warnings.push(measured);
+    else if (note) warnings.push(`"${name}" runs ${p} on ${platform}: ${note.note}`);
   };
   const done = (p: Precision, how: VariantChoice['how']): VariantChoice => {
     slow(p);
@@ -92,7 +98,8 @@ export function chooseVariant(
     asked.source.startsWith('default:') ||
     asked.source.startsWith('preset:')
   ) {
-    const any = PLATFORM_PRECISION_ORDER[platform].find((p) => have(p) && canRun(p, platform, caps));
+    const order = orderByMeasuredSpeed(PLATFORM_PRECISION_ORDER[platform], platform, role);
+    const any = order.find((p) => have(p) && canRun(p, platform, caps));
     if (any) {
       warnings.push(
         `"${name}" has no ${asked.value} variant (${asked.source} recommends it); using ${any} (${have(any)!.file}), the first the package has in ${platform}'s order`,

@@ -5,6 +5,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { MmrtError, RuntimeError, closest } from '../errors.js';
 import type { OrtModule } from '../host/host.js';
+import { fromFloat16, toFloat16 } from '../onnx/float16.js';
 import { PLATFORM_TABLE, platformOfProvider, type ExecutionProviderName } from './providers.js';
 
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -59,32 +60,87 @@ export interface TensorInfo {
   readonly shape: ReadonlyArray<number | string>;
 }
 
-/** A created ORT session plus what mmrt needs to know about it. */
+/** Why a session's first run is not to be trusted. */
+export interface FirstRunFailure {
+  /** 'non-finite': a NaN or Inf in a float output; 'run-error': the run threw. */
+  readonly kind: 'non-finite' | 'run-error';
+  readonly detail: string;
+}
+
+/** What a session's first run gave, when it failed the check. */
+export interface FirstRunOutcome {
+  readonly session: Session;
+  readonly feeds: Feeds;
+  readonly failure: FirstRunFailure;
+  readonly outputs?: Outputs;
+  readonly error?: unknown;
+}
+
+/**
+ * Called once, when a session's first run gives a non-finite output or throws: returns the
+ * session to run on instead (the run is repeated there, and its first run checked in turn), or
+ * undefined to accept the outcome (the error is thrown, the outputs returned).
+ */
+export type FirstRunCheck = (outcome: FirstRunOutcome) => Promise<Session | undefined>;
+
+interface SessionState {
+  raw: InferenceSession;
+  providers: readonly ExecutionProviderName[];
+  inputs: readonly TensorInfo[];
+  outputs: readonly TensorInfo[];
+  createMs: number;
+  warnings: readonly string[];
+}
+
+/**
+ * A created ORT session plus what mmrt needs to know about it. Its first run can be checked
+ * (`checkFirstRun`): a failed check may swap in another session (`adopt`) under the same
+ * object, so whoever holds it keeps working, now on the replacement.
+ */
 export class Session {
   readonly name: string;
-  readonly providers: readonly ExecutionProviderName[];
-  readonly inputs: readonly TensorInfo[];
-  readonly outputs: readonly TensorInfo[];
-  readonly createMs: number;
-  /** Options the host's ORT could not apply, and the like. */
-  readonly warnings: readonly string[];
+  private state: SessionState;
   private released = false;
+  private firstRunCheck?: FirstRunCheck;
+  private firstRunPending?: Promise<unknown>;
 
   constructor(
-    readonly raw: InferenceSession,
+    raw: InferenceSession,
     name: string,
     providers: readonly ExecutionProviderName[],
     createMs: number,
     warnings: readonly string[] = [],
   ) {
     this.name = name;
-    this.providers = providers;
-    this.createMs = createMs;
-    this.warnings = warnings;
-    this.inputs = describeIo(raw.inputNames, (raw as { inputMetadata?: unknown }).inputMetadata);
-    this.outputs = describeIo(raw.outputNames, (raw as { outputMetadata?: unknown }).outputMetadata);
+    this.state = {
+      raw,
+      providers,
+      createMs,
+      warnings,
+      inputs: describeIo(raw.inputNames, (raw as { inputMetadata?: unknown }).inputMetadata),
+      outputs: describeIo(raw.outputNames, (raw as { outputMetadata?: unknown }).outputMetadata),
+    };
   }
 
+  get raw(): InferenceSession {
+    return this.state.raw;
+  }
+  get providers(): readonly ExecutionProviderName[] {
+    return this.state.providers;
+  }
+  get inputs(): readonly TensorInfo[] {
+    return this.state.inputs;
+  }
+  get outputs(): readonly TensorInfo[] {
+    return this.state.outputs;
+  }
+  get createMs(): number {
+    return this.state.createMs;
+  }
+  /** Options the host's ORT could not apply, and the like. */
+  get warnings(): readonly string[] {
+    return this.state.warnings;
+  }
   get inputNames(): readonly string[] {
     return this.raw.inputNames;
   }
@@ -95,7 +151,77 @@ export class Session {
     return this.raw.inputNames.includes(name);
   }
 
+  /** Check the next run (the first): only that one, so checking costs one scan of one run's outputs. */
+  checkFirstRun(check: FirstRunCheck): void {
+    this.firstRunCheck = check;
+  }
+
+  /**
+   * Take over `other`'s ORT session (and release this one's): the replacement of a failed
+   * first run. `other` must not be used afterwards.
+   */
+  async adopt(other: Session): Promise<void> {
+    const old = this.state.raw;
+    this.state = { ...other.state };
+    other.released = true;
+    await old.release().catch(() => undefined);
+  }
+
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Outputs> {
+    if (this.firstRunPending) {
+      // Runs that arrive while the first is being checked wait for its verdict (and session).
+      await this.firstRunPending.catch(() => undefined);
+    }
+    if (!this.firstRunCheck) return this.runOnce(feeds, fetches);
+    // A caller's mistake (a missing input) says nothing about the variant: the check waits.
+    this.checkFeeds(feeds);
+    const check = this.firstRunCheck;
+    this.firstRunCheck = undefined;
+    const pending = this.checkedRun(check, feeds, fetches);
+    this.firstRunPending = pending;
+    try {
+      return await pending;
+    } finally {
+      this.firstRunPending = undefined;
+    }
+  }
+
+  private async checkedRun(
+    check: FirstRunCheck,
+    feeds: Feeds,
+    fetches?: readonly string[],
+  ): Promise<Outputs> {
+    let input = feeds;
+    for (;;) {
+      let outputs: Outputs | undefined;
+      let error: unknown;
+      try {
+        outputs = await this.runOnce(input, fetches);
+      } catch (e) {
+        error = e;
+      }
+      const detail = outputs ? firstNonFinite(outputs) : undefined;
+      if (outputs && detail === undefined) return outputs;
+      const failure: FirstRunFailure = outputs
+        ? { kind: 'non-finite', detail: detail! }
+        : { kind: 'run-error', detail: errorText(error) };
+      const replacement = await check({
+        session: this,
+        feeds: input,
+        failure,
+        ...(outputs && { outputs }),
+        ...(error !== undefined && { error }),
+      });
+      if (!replacement) {
+        if (outputs) return outputs;
+        throw error;
+      }
+      await this.adopt(replacement);
+      input = feedsFor(this.inputs, input);
+    }
+  }
+
+  private checkFeeds(feeds: Feeds): void {
     if (this.released) throw new RuntimeError('SESSION_RUN_FAILED', `session "${this.name}" was released`);
     const missing = this.raw.inputNames.filter((n) => !(n in feeds));
     if (missing.length > 0) {
@@ -108,6 +234,10 @@ export class Session {
         },
       );
     }
+  }
+
+  private async runOnce(feeds: Feeds, fetches?: readonly string[]): Promise<Outputs> {
+    this.checkFeeds(feeds);
     // ORT rejects unknown feed names; drop extras so callers can pass a superset.
     const used: Feeds = {};
     for (const n of this.raw.inputNames) used[n] = feeds[n]!;
@@ -132,6 +262,42 @@ export class Session {
   get isReleased(): boolean {
     return this.released;
   }
+}
+
+/** Where a float output holds NaN or Inf ("output \"logits\" has NaN at index 3"), or undefined. */
+export function firstNonFinite(outputs: Outputs): string | undefined {
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.type === 'float32' || t.type === 'float64') {
+      const d = t.data as Float32Array | Float64Array;
+      for (let i = 0; i < d.length; i++) {
+        if (!Number.isFinite(d[i]!)) return `output "${name}" has ${d[i]} at index ${i}`;
+      }
+    } else if (t.type === 'float16') {
+      const d = t.data as Uint16Array;
+      for (let i = 0; i < d.length; i++) {
+        // All exponent bits set: Inf (mantissa 0) or NaN.
+        if ((d[i]! & 0x7c00) === 0x7c00)
+          return `output "${name}" has ${d[i]! & 0x3ff ? 'NaN' : 'Infinity'} (fp16) at index ${i}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Feeds re-typed for a replacement session whose float inputs are fp16 where these are fp32, or back. */
+function feedsFor(inputs: readonly TensorInfo[], feeds: Feeds): Feeds {
+  const out: Feeds = { ...feeds };
+  for (const info of inputs) {
+    const t = feeds[info.name];
+    if (!t || t.type === info.type) continue;
+    const Ctor = t.constructor as new (type: string, data: unknown, dims: readonly number[]) => Tensor;
+    if (t.type === 'float32' && info.type === 'float16') {
+      out[info.name] = new Ctor('float16', toFloat16(t.data as Float32Array).data, t.dims);
+    } else if (t.type === 'float16' && info.type === 'float32') {
+      out[info.name] = new Ctor('float32', fromFloat16(t.data as Uint16Array), t.dims);
+    }
+  }
+  return out;
 }
 
 function describeIo(names: readonly string[], metadata: unknown): TensorInfo[] {

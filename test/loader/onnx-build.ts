@@ -1,81 +1,24 @@
 /**
- * A minimal ONNX writer for tests: enough of the protobuf schema (ModelProto, GraphProto,
- * NodeProto, TensorProto, ValueInfoProto) to write real graphs that ONNX Runtime loads, so the
- * loader tests run on real sessions without Python or shipped model files.
+ * Small ONNX graphs for tests, written with mmrt's own ONNX writer (src/onnx: the protobuf
+ * schema and encoder the quantizer uses), so the loader tests run on real sessions without
+ * Python or shipped model files.
  */
+import { makeNode, tensorProto } from '../../src/onnx/graph.js';
+import {
+  DataType as OnnxType,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  OperatorSetIdProtoSchema,
+  TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TypeProtoSchema,
+  TypeProto_TensorSchema,
+  ValueInfoProtoSchema,
+  create,
+  toBinary,
+} from '../../src/onnx/proto.js';
 
-enum Wire {
-  Varint = 0,
-  Bytes = 2,
-  Fixed32 = 5,
-}
-
-class Writer {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
-
-  private push(b: Uint8Array): void {
-    this.chunks.push(b);
-    this.size += b.length;
-  }
-
-  private varint(v: number | bigint): void {
-    let n = BigInt.asUintN(64, BigInt(v));
-    const out: number[] = [];
-    do {
-      let byte = Number(n & 0x7fn);
-      n >>= 7n;
-      if (n > 0n) byte |= 0x80;
-      out.push(byte);
-    } while (n > 0n);
-    this.push(Uint8Array.from(out));
-  }
-
-  private tag(field: number, wire: Wire): void {
-    this.varint((field << 3) | wire);
-  }
-
-  int(field: number, v: number | bigint): this {
-    this.tag(field, Wire.Varint);
-    this.varint(v);
-    return this;
-  }
-
-  float(field: number, v: number): this {
-    this.tag(field, Wire.Fixed32);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.push(b);
-    return this;
-  }
-
-  bytes(field: number, b: Uint8Array): this {
-    this.tag(field, Wire.Bytes);
-    this.varint(b.length);
-    this.push(b);
-    return this;
-  }
-
-  string(field: number, s: string): this {
-    return this.bytes(field, new TextEncoder().encode(s));
-  }
-
-  message(field: number, w: Writer): this {
-    return this.bytes(field, w.finish());
-  }
-
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
-  }
-}
-
-export const DT = { float: 1, int32: 6, int64: 7 } as const;
+export const DT = { float: OnnxType.FLOAT, int32: OnnxType.INT32, int64: OnnxType.INT64 } as const;
 export type DataType = keyof typeof DT;
 
 export type Dim = number | string;
@@ -111,57 +54,55 @@ export interface GraphSpec {
   readonly opset?: number;
 }
 
-function valueInfo(v: ValueInfo): Writer {
-  const shape = new Writer();
-  for (const d of v.shape) {
-    const dim = new Writer();
-    if (typeof d === 'number') dim.int(1, d);
-    else dim.string(2, d);
-    shape.message(1, dim);
-  }
-  const tensor = new Writer().int(1, DT[v.type]).message(2, shape);
-  return new Writer().string(1, v.name).message(2, new Writer().message(1, tensor));
-}
-
-function attribute(name: string, v: AttrValue): Writer {
-  const a = new Writer().string(1, name);
-  if (typeof v === 'number') return a.int(3, v).int(20, 2);
-  if (typeof v === 'string') return a.string(4, v).int(20, 3);
-  if (Array.isArray(v)) {
-    for (const x of v as number[]) a.int(8, x);
-    return a.int(20, 7);
-  }
-  return a.float(2, (v as { float: number }).float).int(20, 1);
-}
-
-function tensor(t: Initializer): Writer {
-  const w = new Writer();
-  for (const d of t.dims) w.int(1, d);
-  w.int(2, DT[t.type]).string(8, t.name);
-  return w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+function valueInfo(v: ValueInfo) {
+  const dim = v.shape.map((d) =>
+    create(TensorShapeProto_DimensionSchema, {
+      value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d },
+    }),
+  );
+  const tensorType = create(TypeProto_TensorSchema, {
+    elemType: DT[v.type],
+    shape: create(TensorShapeProtoSchema, { dim }),
+  });
+  return create(ValueInfoProtoSchema, {
+    name: v.name,
+    type: create(TypeProtoSchema, { value: { case: 'tensorType', value: tensorType } }),
+  });
 }
 
 /** Serialize a graph to ONNX model bytes (IR 8, default opset 17). */
 export function buildModel(g: GraphSpec): Uint8Array {
-  const graph = new Writer();
-  g.nodes.forEach((n, i) => {
-    const node = new Writer();
-    for (const x of n.inputs) node.string(1, x);
-    for (const x of n.outputs) node.string(2, x);
-    node.string(3, `${n.op}_${i}`).string(4, n.op);
-    for (const [k, v] of Object.entries(n.attrs ?? {})) node.message(5, attribute(k, v));
-    graph.message(1, node);
+  const graph = create(GraphProtoSchema, {
+    name: g.name ?? 'g',
+    node: g.nodes.map((n, i) =>
+      makeNode({
+        op: n.op,
+        inputs: n.inputs,
+        outputs: n.outputs,
+        name: `${n.op}_${i}`,
+        ...(n.attrs && { attrs: n.attrs }),
+      }),
+    ),
+    initializer: (g.initializers ?? []).map((t) =>
+      tensorProto(
+        t.name,
+        DT[t.type],
+        t.dims,
+        new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      ),
+    ),
+    input: g.inputs.map(valueInfo),
+    output: g.outputs.map(valueInfo),
   });
-  graph.string(2, g.name ?? 'g');
-  for (const t of g.initializers ?? []) graph.message(5, tensor(t));
-  for (const v of g.inputs) graph.message(11, valueInfo(v));
-  for (const v of g.outputs) graph.message(12, valueInfo(v));
-  return new Writer()
-    .int(1, 8)
-    .string(2, 'mmrt-test')
-    .message(7, graph)
-    .message(8, new Writer().string(1, '').int(2, g.opset ?? 17))
-    .finish();
+  return toBinary(
+    ModelProtoSchema,
+    create(ModelProtoSchema, {
+      irVersion: 8n,
+      producerName: 'mmrt-test',
+      graph,
+      opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(g.opset ?? 17) })],
+    }),
+  );
 }
 
 /** Deterministic pseudo-random weights in [-0.05, 0.05). */

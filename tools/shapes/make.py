@@ -217,6 +217,7 @@ def make_tiny(args) -> None:
     write_readme(out)
     if not args.no_verify:
         verify(out)
+    quantize(out)
     print(f"done in {time.time() - t_all:.0f}s", flush=True)
 
 
@@ -272,6 +273,20 @@ def verify(out: str) -> None:
     r = subprocess.run([node, os.path.join(HERE, "verify.mjs"), out], cwd=REPO)
     if r.returncode != 0:
         raise SystemExit("verify.mjs failed: the ONNX files do not match the PyTorch references")
+
+
+def quantize(out: str) -> None:
+    """The committed precision variants follow the fp32 files: rewrite them, then measure their drift."""
+    node = shutil.which("node")
+    if not node or not os.path.isdir(os.path.join(REPO, "node_modules", "onnxruntime-node")):
+        print("quantize: skipped (node or node_modules missing)")
+        return
+    for d in sorted(os.listdir(out)):
+        if d.startswith("shapes-") and os.path.isdir(os.path.join(out, d, "onnx")):
+            subprocess.run([node, os.path.join(REPO, "bin", "mmrt.js"), "quantize", os.path.join(out, d), "--force"],
+                           cwd=REPO, check=True)
+    subprocess.run([node, "--import", "tsx", os.path.join(REPO, "tools", "quantize", "publish.ts"), out],
+                   cwd=REPO, check=True)
 
 
 def write_readme(out: str) -> None:

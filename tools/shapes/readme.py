@@ -141,6 +141,9 @@ def write(out: str) -> None:
     if os.path.exists(os.path.join(out, "shapes-xclip", "README.md")):
         a("")
         a("X-CLIP (`shapes-xclip/`, `make.py --only xclip`): see `shapes-xclip/README.md` and `docs/xclip.md`.")
+    a("")
+    a("Precision variants (`_fp16`, `_quantized`, `_q4`, `_q4f16` of every component, written by `mmrt quantize`)")
+    a("and their drift against fp32: see `quantization.md`.")
     if bench:
         a("")
         a("## Bench-size generator (`--bench`, random weights, not committed)")
