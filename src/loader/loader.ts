@@ -615,13 +615,19 @@ export class MultimodalLoader implements ComponentSessions {
       .map((x) => x.c.name);
     const error =
       o.error ?? new RuntimeError('SESSION_OUTPUT_INVALID', `the first run of "${e.c.name}" ${what}`);
-    const next = this.currentSpec.fallback?.({
-      component: e.c.name,
-      error,
-      ready,
-      stage: 'first-run',
-      failure: o.failure,
-    });
+    // The load moved to another platform after this session was made (another component's
+    // first run failed first): follow it rather than asking for a fallback from the new one.
+    const current = this.currentSpec.components.find((x) => x.name === e.c.name);
+    const moved = current !== undefined && current.platform !== e.c.platform;
+    const next = moved
+      ? this.currentSpec
+      : this.currentSpec.fallback?.({
+          component: e.c.name,
+          error,
+          ready,
+          stage: 'first-run',
+          failure: o.failure,
+        });
     const c = next?.components.find((x) => x.name === e.c.name);
     if (!next || !c) {
       this.warn(

@@ -6,10 +6,9 @@
  */
 import type { Tensor } from 'onnxruntime-common';
 import { RuntimeError } from '../errors.js';
-import { toFloat32 } from '../generation/float16.js';
 import type { OrtModule } from '../host/host.js';
 import type { Json, ModelPackage } from '../package/describe.js';
-import type { Feeds, Outputs, Session, TensorInfo } from '../runtime/session.js';
+import { type Feeds, type Outputs, type Session, type TensorInfo, nonFiniteIn } from '../runtime/session.js';
 
 export interface WarmupHints {
   /** Image height/width for symbolic pixel dims. */
@@ -143,17 +142,7 @@ export function dummyFeeds(ort: OrtModule, inputs: readonly TensorInfo[], hints:
  */
 export async function nonFiniteOutputs(outputs: Outputs): Promise<string[]> {
   const bad: string[] = [];
-  for (const [name, t] of Object.entries(outputs)) {
-    if (t.type !== 'float32' && t.type !== 'float16' && t.type !== 'float64') continue;
-    const data = t.location && t.location !== 'cpu' ? await t.getData() : t.data;
-    const values = t.type === 'float16' ? toFloat32(data, 'float16') : (data as Float32Array | Float64Array);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i]!)) {
-        bad.push(name);
-        break;
-      }
-    }
-  }
+  for (const [name, t] of Object.entries(outputs)) if (await nonFiniteIn(t)) bad.push(name);
   return bad;
 }
 

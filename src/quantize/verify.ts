@@ -186,7 +186,7 @@ export async function verifyVariant(
       throw invalid(variant.name, `it fails to run on the reference inputs: ${(e as Error).message}`, e);
     }
     const runMs = performance.now() - t1;
-    const bad = firstNonFinite(got);
+    const bad = await firstNonFinite(got);
     if (bad) throw invalid(variant.name, `its first run gives a non-finite value: ${bad}`);
     const drifts: OutputDrift[] = [];
     for (const [name, t] of Object.entries(want)) {

@@ -200,7 +200,7 @@ export class Session {
       } catch (e) {
         error = e;
       }
-      const detail = outputs ? firstNonFinite(outputs) : undefined;
+      const detail = outputs ? await firstNonFinite(outputs) : undefined;
       if (outputs && detail === undefined) return outputs;
       const failure: FirstRunFailure = outputs
         ? { kind: 'non-finite', detail: detail! }
@@ -264,22 +264,31 @@ export class Session {
   }
 }
 
-/** Where a float output holds NaN or Inf ("output \"logits\" has NaN at index 3"), or undefined. */
-export function firstNonFinite(outputs: Outputs): string | undefined {
-  for (const [name, t] of Object.entries(outputs)) {
-    if (t.type === 'float32' || t.type === 'float64') {
-      const d = t.data as Float32Array | Float64Array;
-      for (let i = 0; i < d.length; i++) {
-        if (!Number.isFinite(d[i]!)) return `output "${name}" has ${d[i]} at index ${i}`;
-      }
-    } else if (t.type === 'float16') {
-      const d = t.data as Uint16Array;
-      for (let i = 0; i < d.length; i++) {
-        // All exponent bits set: Inf (mantissa 0) or NaN.
-        if ((d[i]! & 0x7c00) === 0x7c00)
-          return `output "${name}" has ${d[i]! & 0x3ff ? 'NaN' : 'Infinity'} (fp16) at index ${i}`;
-      }
+/**
+ * Where one float tensor holds NaN or Inf ("NaN at index 3"), or undefined. A tensor kept on a
+ * device (WebGPU `gpu-buffer`) is read back for the check, not disposed: its owner keeps it.
+ */
+export async function nonFiniteIn(t: Tensor): Promise<string | undefined> {
+  if (t.type !== 'float32' && t.type !== 'float64' && t.type !== 'float16') return undefined;
+  const d = t.location && t.location !== 'cpu' ? await t.getData() : t.data;
+  if (t.type === 'float16') {
+    const h = d as Uint16Array;
+    for (let i = 0; i < h.length; i++) {
+      // All exponent bits set: Inf (mantissa 0) or NaN.
+      if ((h[i]! & 0x7c00) === 0x7c00) return `${h[i]! & 0x3ff ? 'NaN' : 'Infinity'} (fp16) at index ${i}`;
     }
+    return undefined;
+  }
+  const f = d as Float32Array | Float64Array;
+  for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i]!)) return `${f[i]} at index ${i}`;
+  return undefined;
+}
+
+/** Where a run's float outputs hold NaN or Inf ("output \"logits\" has NaN at index 3"), or undefined. */
+export async function firstNonFinite(outputs: Outputs): Promise<string | undefined> {
+  for (const [name, t] of Object.entries(outputs)) {
+    const where = await nonFiniteIn(t);
+    if (where) return `output "${name}" has ${where}`;
   }
   return undefined;
 }

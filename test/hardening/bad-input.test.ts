@@ -3,7 +3,7 @@
  * typed MmrtError with the expected code (or the documented behaviour), never a crash, a hang
  * or a silently wrong answer. CLI cases are in test/cli/conventions.test.ts and long-inputs.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -263,11 +263,13 @@ describe('rule 1: model packages and configs are validated, naming the file', ()
       'no ONNX files',
       async () =>
         loadClip({
-          model: await broken(DEFAULT_CLIP_MODEL, 'noonnx', {
-            'onnx/model.onnx': null,
-            'onnx/text_model.onnx': null,
-            'onnx/vision_model.onnx': null,
-          }),
+          model: await broken(
+            DEFAULT_CLIP_MODEL,
+            'noonnx',
+            Object.fromEntries(
+              (await readdir(join(DEFAULT_CLIP_MODEL, 'onnx'))).map((f) => [`onnx/${f}`, null]),
+            ),
+          ),
         }),
       'MODEL_COMPONENT_MISSING',
     ],
@@ -546,7 +548,14 @@ describe('rule 2: directory walks stay in the model folder', () => {
 describe('rule 3: model outputs are checked before they are trusted', () => {
   /** shapes-clip with its text tower replaced by `text` (and no combined graph). */
   async function clipWithText(name: string, text: Uint8Array): Promise<ClipModel> {
-    const model = await broken(DEFAULT_CLIP_MODEL, name, { 'onnx/model.onnx': null });
+    // The broken tower is the only text model: no other precision variant to fall back to.
+    const variants = (await readdir(join(DEFAULT_CLIP_MODEL, 'onnx'))).filter((f) =>
+      f.startsWith('text_model_'),
+    );
+    const model = await broken(DEFAULT_CLIP_MODEL, name, {
+      'onnx/model.onnx': null,
+      ...Object.fromEntries(variants.map((f) => [`onnx/${f}`, null])),
+    });
     await writeFile(join(model, 'onnx', 'text_model.onnx'), text);
     return tinyClip({ model, clip: { logitScale: 100 } });
   }

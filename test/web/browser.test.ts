@@ -123,6 +123,8 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
       images: urls(FILES),
       labels: LABELS,
       inputKinds: `/samples/${FILES[0]}`,
+      // Node's reference runs fp32; WASM's default is q8 (a quarter of the download).
+      config: { precision: 'fp32' },
     });
     expect(r.platform).toBe('wasm');
     expect(r.providers).toEqual({ text_model: ['wasm'], vision_model: ['wasm'] });
@@ -158,7 +160,12 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
   it('WASM: the VLM gives the same answers as Node, and a conversation reuses its cache', async () => {
     const page = gpuPage;
     const asks = VLM_FILES.flatMap((f) => QUESTIONS.map((q) => ({ image: `/samples/${f}`, question: q })));
-    const r = await run(page, 'vlm', { platform: 'wasm', asks, conversationImage: `/samples/${FILES[0]}` });
+    const r = await run(page, 'vlm', {
+      platform: 'wasm',
+      asks,
+      conversationImage: `/samples/${FILES[0]}`,
+      config: { precision: 'fp32' },
+    });
     expect(r.platform).toBe('wasm');
     expect(r.answers).toEqual(asks.map((a) => node.answers.get(key(a.image.slice(9), a.question))));
     expect(r.conversation).toEqual(node.conversation);
@@ -173,7 +180,7 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
       // SwiftShader compiles every new graph slowly: the labels come from the embeddings here
       // (zero-shot itself, and its combined graph, are checked on WASM).
       zeroShot: false,
-      config: { shaderPrecompile: false, batchSize: GPU_FILES.length },
+      config: { shaderPrecompile: false, batchSize: GPU_FILES.length, precision: 'fp32' },
     });
     expect(c.platform).toBe('webgpu');
     expect(c.providers).toEqual({ text_model: ['webgpu'], vision_model: ['webgpu'] });
@@ -198,7 +205,7 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
       platform: 'webgpu',
       asks: [],
       conversationImage: `/samples/${FILES[0]}`,
-      config: { shaderPrecompile: false },
+      config: { shaderPrecompile: false, precision: 'fp32' },
     });
     expect(v.platform).toBe('webgpu');
     expect(v.providers.decoder_model_merged).toEqual(['webgpu']);
@@ -253,10 +260,16 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
       host: 'nan',
       images: urls(FILES.slice(0, 3)),
       labels: LABELS,
+      config: { precision: 'fp32' },
     });
     expect(r.fallbacks[0]).toMatchObject({ from: 'webgpu', to: 'wasm', code: 'SESSION_OUTPUT_INVALID' });
     expect(r.platform).toBe('wasm');
     expect(r.providers).toEqual({ text_model: ['wasm'], vision_model: ['wasm'] });
+    // Both towers follow the move at the precision asked (none is swapped for another variant).
+    expect(r.warnings.filter((w: string) => /now runs/.test(w))).toEqual([
+      expect.stringMatching(/"text_model" .* now runs fp32, onnx\/text_model\.onnx on wasm/),
+      expect.stringMatching(/"vision_model" .* now runs fp32, onnx\/vision_model\.onnx on wasm/),
+    ]);
     expect(worst(r.imageEmbeds, node.images.slice(0, 3))).toBeLessThanOrEqual(1e-4);
     expect(r.top).toEqual(node.top.slice(0, 3));
   }, 120_000);
@@ -315,8 +328,9 @@ describe.skipIf(!haveChromium)('mmrt in Chromium', () => {
     await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
     expect(await page.textContent('#fallback')).toMatch(/WebGPU is not available here .*WebAssembly/);
     const badges = await page.$$eval('.badge', (bs) => bs.map((b) => `${b.textContent}`));
-    expect(badges).toContain('clip · vision_model (fp32)wasm');
-    expect(badges).toContain('llava · decoder_model_merged (fp32)wasm');
+    // WASM's default precision is q8 (the shipped models carry q8 variants).
+    expect(badges).toContain('clip · vision_model (q8)wasm');
+    expect(badges).toContain('llava · decoder_model_merged (q8)wasm');
     const bars = await page.$$eval('.bar progress', (ps) => ps.map((p) => (p as HTMLProgressElement).value));
     expect(bars.length).toBe(6);
     expect(bars.every((v) => v === 100)).toBe(true);
