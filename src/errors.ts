@@ -40,7 +40,9 @@ export type ErrorCode =
   // generation
   | 'CONTEXT_OVERFLOW'
   | 'IMAGE_TOKEN_MISMATCH'
-  | 'ABORTED';
+  | 'ABORTED'
+  // a model asked for a task it was not made for (a question to a captioning model)
+  | 'TASK_UNSUPPORTED';
 
 export interface ErrorDetails {
   /** The value that was wrong (a path, a key, a provider name). */

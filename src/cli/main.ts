@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { isMmrtError } from '../errors.js';
 import { registerAsk } from './commands/ask.js';
+import { registerCaption } from './commands/caption.js';
 import { registerChat } from './commands/chat.js';
 import { registerClip } from './commands/clip.js';
 import { registerDemo } from './commands/demo.js';
@@ -16,6 +17,7 @@ registerExplain(program);
 registerDemo(program);
 registerClip(program);
 registerAsk(program);
+registerCaption(program);
 registerChat(program);
 
 try {

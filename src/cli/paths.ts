@@ -24,3 +24,4 @@ export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const MODELS_DIR = join(PACKAGE_ROOT, 'models');
 export const DEFAULT_CLIP_MODEL = join(MODELS_DIR, 'shapes-clip');
 export const DEFAULT_VLM_MODEL = join(MODELS_DIR, 'shapes-vlm');
+export const DEFAULT_BLIP_MODEL = join(MODELS_DIR, 'shapes-blip');

@@ -13,5 +13,5 @@ export { openModelFiles, HubClient, HubModelFiles, LocalModelFiles } from './hub
 export { ort, ortVersion } from './ort.js';
 export { workerOrt } from './worker-ort.js';
 
-export const { loadClip, loadLlava, loadModel, createPlacement, createLoader } =
+export const { loadClip, loadLlava, loadBlip, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));
