@@ -203,6 +203,14 @@ def make_tiny(args) -> None:
         metrics["llava_next"] = llava_next.build(vlm, vtok, ndir, IMAGE_TOKEN_INDEX, out, samples)
         metrics["timings_s"]["llava_next"] = round(time.time() - t, 1)
 
+    # ---- BLIP, BLIP VQA, BLIP-2 (their own tower, trained on BLIP's squash-resized images)
+    if not args.no_blip:
+        import blip_build
+
+        t = time.time()
+        metrics["blip"] = blip_build.build(out, samples, args)
+        metrics["timings_s"]["blip"] = round(time.time() - t, 1)
+
     metrics["timings_s"]["total"] = round(time.time() - t_all, 1)
     metrics["sizes"] = {d: dir_size(os.path.join(out, d)) for d in sorted(os.listdir(out))
                         if d.startswith("shapes-") and os.path.isdir(os.path.join(out, d))}
@@ -212,6 +220,28 @@ def make_tiny(args) -> None:
     if not args.no_verify:
         verify(out)
     print(f"done in {time.time() - t_all:.0f}s", flush=True)
+
+
+def make_blip_only(args) -> None:
+    """`--only blip`: rebuild the BLIP family's folders alone, keeping every other model and the
+    rest of metrics.json as they are."""
+    import blip_build
+
+    out = os.path.abspath(args.out)
+    t = time.time()
+    with open(os.path.join(out, "samples", "labels.json")) as f:
+        samples = json.load(f)["images"]
+    with open(os.path.join(out, "metrics.json")) as f:
+        metrics = json.load(f)
+    metrics["blip"] = blip_build.build(out, samples, args)
+    metrics["timings_s"]["blip"] = round(time.time() - t, 1)
+    metrics["sizes"] = {d: dir_size(os.path.join(out, d)) for d in sorted(os.listdir(out))
+                        if d.startswith("shapes-") and os.path.isdir(os.path.join(out, d))}
+    write_json(os.path.join(out, "metrics.json"), metrics)
+    write_readme(out)
+    if not args.no_verify:
+        verify(out)
+    print(f"blip done in {time.time() - t:.0f}s", flush=True)
 
 
 @torch.no_grad()
@@ -286,7 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-per-set", type=int, default=480)
     p.add_argument("--no-llava-next", action="store_true")
     p.add_argument("--no-verify", action="store_true")
-    p.add_argument("--only", default=None, help="bench: comma list of clip,vlm")
+    p.add_argument("--only", default=None, help="bench: comma list of clip,vlm,blip; tiny: blip (only the BLIP family)")
+    p.add_argument("--blip-steps", type=int, default=5000)
+    p.add_argument("--blip-vqa-steps", type=int, default=1200)
+    p.add_argument("--blip2-steps", type=int, default=1500)
+    p.add_argument("--no-blip", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -300,7 +334,10 @@ def main(argv: list[str] | None = None) -> int:
             write_readme(readme_dir)
     else:
         args.out = args.out or os.path.join(REPO, "models")
-        make_tiny(args)
+        if args.only == "blip":
+            make_blip_only(args)
+        else:
+            make_tiny(args)
     return 0
 
 
