@@ -112,7 +112,7 @@ def load_port(port: torch.nn.Module, state: dict) -> None:
               for n, p in mod._parameters.items() if p is not None}
     with torch.no_grad():
         for k, v in values.items():
-            if k in params:
+            if k in params and k not in tied:  # a tied head shares the embeddings' tensor
                 params[k].data = v.detach().clone().to(torch.float32)
         for k in tied:  # untie when the checkpoint's head differs from its embeddings
             if k in state and not torch.equal(state[k].to(torch.float32), params[k].data):
