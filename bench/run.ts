@@ -14,6 +14,7 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
   clip: 'zero-shot CLIP throughput against @huggingface/transformers',
   llava: 'LLaVA-family chat: prefill, decode, second turn, against @huggingface/transformers',
   memory: "the planner's memory estimate against measured resident memory, one process per model",
+  blip: 'BLIP captions/s at batch 1 and 8, cross-attention K/V reuse, a second VQA question from the feature cache',
 };
 
 function usage(): string {
