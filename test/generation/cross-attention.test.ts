@@ -25,7 +25,7 @@ interface Call {
 }
 
 /** Next token = (sum of encoder states + number of positions) mod VOCAB; EOS after 4 steps. */
-function fakeSession(merged: boolean) {
+function fakeSession(merged: boolean, drop: readonly string[] = []) {
   const calls: Call[] = [];
   const self = merged
     ? ['past_key_values.0.decoder.key', 'past_key_values.0.decoder.value']
@@ -40,12 +40,13 @@ function fakeSession(merged: boolean) {
     ...cross,
     ...(merged ? ['use_cache_branch'] : []),
   ];
+  const kept = inputNames.filter((n) => !drop.includes(n));
   const present = (n: string) => n.replace('past_key_values', 'present');
   const outputNames = ['logits', ...self.map(present), ...cross.map(present)];
   const raw = {
-    inputNames,
+    inputNames: kept,
     outputNames,
-    inputMetadata: inputNames.map((name) => ({
+    inputMetadata: kept.map((name) => ({
       name,
       isTensor: true,
       type:
@@ -147,15 +148,9 @@ describe('CrossAttentionDecoder', () => {
   });
 
   it('refuses a graph without encoder inputs, or with cross inputs but no use_cache_branch', () => {
-    const noEncoder = fakeSession(false).session;
-    (noEncoder.raw as { inputNames: string[] }).inputNames = noEncoder.inputNames.filter(
-      (n) => n !== 'encoder_hidden_states',
-    );
+    const noEncoder = fakeSession(false, ['encoder_hidden_states']).session;
     expect(() => new CrossAttentionDecoder(fakeOrt, noEncoder)).toThrow(ModelPackageError);
-    const noFlag = fakeSession(true).session;
-    (noFlag.raw as { inputNames: string[] }).inputNames = noFlag.inputNames.filter(
-      (n) => n !== 'use_cache_branch',
-    );
+    const noFlag = fakeSession(true, ['use_cache_branch']).session;
     expect(() => new CrossAttentionDecoder(fakeOrt, noFlag)).toThrow(/use_cache_branch/);
   });
 });
