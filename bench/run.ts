@@ -27,6 +27,7 @@ const BENCHMARKS: Readonly<Record<string, string>> = {
     'X-CLIP video classification: clips/s for short clips and a 10-minute video, sequential vs parallel segments, decode share',
   quantize:
     'precision variants vs fp32: quantizer time, file sizes, memory, CLIP images/s, VLM decode tokens/s, drift',
+  blip: 'BLIP captions/s at batch 1 and 8, cross-attention K/V reuse, a second VQA question from the feature cache',
 };
 
 function usage(): string {

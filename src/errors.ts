@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'SERVER_OVERLOADED'
   | 'SERVER_UNAVAILABLE'
   | 'INPUT_URL_REFUSED'
+  // a model asked for a task it was not made for (a question to a captioning model)
   | 'TASK_UNSUPPORTED';
 
 export interface ErrorDetails {

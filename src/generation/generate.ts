@@ -2,11 +2,10 @@
  * Generation with text: runs the decode loop, turns each row's tokens into streamed text
  * (stop strings included), and reports token counts and timings.
  */
-import type { CausalDecoder } from './decoder.js';
 import { type DecodeFn, IncrementalText } from './incremental-text.js';
-import type { KvCache } from './kv-cache.js';
 import { type FinishReason, type LoopOutcome, type PrefillRequest, runDecodeLoop } from './loop.js';
 import type { ResolvedGeneration } from './options.js';
+import type { DecoderCache, StepDecoder, StepTokens } from './step.js';
 
 export interface TokenUsage {
   /** Every position of the prompt (history included). */
@@ -40,12 +39,18 @@ export interface GenerationResult {
   readonly seed?: number;
 }
 
-export interface GenerateArgs {
-  readonly decoder: CausalDecoder;
-  readonly request: PrefillRequest;
+export interface GenerateArgs<C extends DecoderCache> {
+  readonly decoder: StepDecoder<C>;
+  readonly request: PrefillRequest<C>;
   readonly options: ResolvedGeneration;
-  readonly embed: (ids: readonly number[]) => Promise<Float32Array>;
+  /** One generated token per row as the decoder takes it (ids, or their embeddings). */
+  readonly next: (ids: readonly number[]) => Promise<StepTokens>;
   readonly decode: DecodeFn;
+  /**
+   * Per row, ids whose text comes before the generated text (a caption's prompt): decoded
+   * together with it, so spacing is the tokenizer's, but not part of `text` or the stream.
+   */
+  readonly textContext?: ReadonlyArray<readonly number[]>;
   /** performance.now() when the caller's request began (for time to first token). */
   readonly startedAt: number;
   /** Per row: real prompt positions, and how many of them came from the cache. */
@@ -54,21 +59,21 @@ export interface GenerateArgs {
   readonly emit?: (row: number, delta: string) => void;
 }
 
-export interface GenerateOutcome {
+export interface GenerateOutcome<C extends DecoderCache> {
   readonly results: readonly GenerationResult[];
-  readonly cache: KvCache;
-  readonly loop: LoopOutcome;
+  readonly cache: C;
+  readonly loop: LoopOutcome<C>;
 }
 
-export async function generate(args: GenerateArgs): Promise<GenerateOutcome> {
+export async function generate<C extends DecoderCache>(args: GenerateArgs<C>): Promise<GenerateOutcome<C>> {
   const { request, options } = args;
   const texts = Array.from(
     { length: request.batch },
-    () => new IncrementalText(args.decode, options.stopStrings),
+    (_, r) => new IncrementalText(args.decode, options.stopStrings, args.textContext?.[r]),
   );
   let firstTokenAt: number | undefined;
   const loop = await runDecodeLoop(args.decoder, request, options, {
-    embed: args.embed,
+    next: args.next,
     onToken: (row, id) => {
       firstTokenAt ??= performance.now();
       const { delta, stopped } = texts[row]!.push(id);

@@ -77,13 +77,31 @@ export class IncrementalText {
   private frozen = 0;
   private frozenText = '';
 
+  private readonly decode: DecodeFn;
+
+  /**
+   * `context`: ids before the generated ones (a prompt being continued). Each decode includes
+   * them, so the new text is spaced as the tokenizer spaces the whole; their own text is cut
+   * off, so `text`, the deltas and stop strings cover the generated part only.
+   */
   constructor(
-    private readonly decode: DecodeFn,
+    decode: DecodeFn,
     private readonly stops: readonly string[] = [],
+    context: readonly number[] = [],
   ) {
     if (stops.some((s) => typeof s !== 'string' || s.length === 0)) {
       throw new TypeError('stop strings must be non-empty strings');
     }
+    const before = context.length > 0 ? decode(context) : '';
+    this.decode =
+      before === ''
+        ? context.length > 0
+          ? (ids) => decode([...context, ...ids])
+          : decode
+        : (ids) => {
+            const all = decode([...context, ...ids]);
+            return all.startsWith(before) ? all.slice(before.length) : all;
+          };
   }
 
   get stopped(): boolean {

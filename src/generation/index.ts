@@ -1,4 +1,9 @@
 /** Text generation over ONNX decoders with a KV cache: host-free, model-family agnostic. */
+export {
+  CrossAttentionDecoder,
+  EncoderDecoderCache,
+  type EncoderStates,
+} from './cross-attention-decoder.js';
 export { CausalDecoder, type ForwardInput, type ForwardOutput } from './decoder.js';
 export { floatToHalf, halfToFloat } from './float16.js';
 export {
@@ -16,6 +21,7 @@ export {
   partialStopLength,
   type PushResult,
 } from './incremental-text.js';
+export { type FeatureSpan, type FeatureVectors, scatterFeatures, TokenEmbedder } from './inputs-embeds.js';
 export { KvCache, type KvDtype, type KvEntry, type KvLayout, kvLayoutOf } from './kv-cache.js';
 export {
   contextOverflow,
@@ -43,5 +49,14 @@ export {
   sampleToken,
   type TokenChoice,
 } from './sampling.js';
-export { TextStream } from './text-stream.js';
+export {
+  type DecoderCache,
+  idsTokens,
+  lastLogits,
+  type StepDecoder,
+  type StepInput,
+  type StepOutput,
+  type StepTokens,
+} from './step.js';
+export { BatchTextStream, type IndexedDelta, TextStream } from './text-stream.js';
 export * from './openai.js';

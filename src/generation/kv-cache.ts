@@ -29,22 +29,26 @@ export interface KvLayout {
   readonly entries: readonly KvEntry[];
 }
 
-const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
+/** `past_key_values.{i}.key`, or with the self/cross split of encoder-decoder exports `.decoder.` / `.encoder.`. */
+const PAST = /^past_key_values\.(\d+)\.(?:(decoder|encoder)\.)?(key|value)$/;
 
 /**
- * Reads the cache layout from the decoder's input metadata. Fixed head counts come from
- * there; where an export left them symbolic, `fallback` (the model config) supplies them.
+ * Reads a cache layout from the decoder's input metadata: the self-attention entries
+ * (`past_key_values.{i}.key|value`, or `.decoder.` in encoder-decoder exports), or with
+ * `part: 'cross'` the cross-attention ones (`.encoder.`). Fixed head counts come from the
+ * metadata; where an export left them symbolic, `fallback` (the model config) supplies them.
  */
 export function kvLayoutOf(
   inputs: readonly TensorInfo[],
   outputNames: readonly string[],
   fallback?: { readonly heads: number; readonly headDim: number },
+  part: 'self' | 'cross' = 'self',
 ): KvLayout {
   const entries: KvEntry[] = [];
   for (const info of inputs) {
     const m = PAST.exec(info.name);
-    if (!m) continue;
-    const present = `present.${m[1]}.${m[2]}`;
+    if (!m || (m[2] === 'encoder') !== (part === 'cross')) continue;
+    const present = `present.${m[1]}.${m[2] ? `${m[2]}.` : ''}${m[3]}`;
     if (!outputNames.includes(present)) {
       throw new ModelPackageError(
         'MODEL_CONFIG_INVALID',
@@ -68,7 +72,7 @@ export function kvLayoutOf(
     const dtype: KvDtype = info.type === 'float16' ? 'float16' : 'float32';
     entries.push({ past: info.name, present, dtype, heads, headDim });
   }
-  if (entries.length === 0) {
+  if (entries.length === 0 && part === 'self') {
     throw new ModelPackageError(
       'MODEL_CONFIG_INVALID',
       'decoder has no past_key_values inputs: it cannot generate with a cache',

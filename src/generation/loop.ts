@@ -1,34 +1,36 @@
 /**
- * The decode loop: one prefill over the new prompt positions (after whatever the cache already
- * holds), then one position per step until every row is finished. Text, stop strings and
- * streaming live in the caller's `onToken`; this module only moves tokens and the cache.
+ * The decode loop over any step decoder (step.ts): one prefill over the new prompt positions
+ * (after whatever the cache already holds), then one position per step until every row is
+ * finished. Text, stop strings and streaming live in the caller's `onToken`; this module only
+ * moves tokens and the cache.
  */
 import { GenerationError, MmrtError } from '../errors.js';
-import type { CausalDecoder } from './decoder.js';
-import type { KvCache } from './kv-cache.js';
 import type { ResolvedGeneration } from './options.js';
 import { appendOnes, concatMasks, positionIds } from './positions.js';
 import { createRng, type Rng } from './prng.js';
 import { applyRepetitionPenalty, argmax, sampleToken } from './sampling.js';
+import type { DecoderCache, StepDecoder, StepTokens } from './step.js';
 
 export type FinishReason = 'eos' | 'stop_string' | 'max_new_tokens' | 'context_full';
 
-export interface PrefillRequest {
+export interface PrefillRequest<C extends DecoderCache> {
   readonly batch: number;
-  /** [batch, newLength, hidden] float32: the prompt positions not in the cache yet. */
-  readonly embeds: Float32Array;
+  /** The prompt positions not in the cache yet ([batch, newLength], as ids or embeddings). */
+  readonly tokens: StepTokens;
   readonly newLength: number;
   /** [batch, newLength]; 0 marks left padding. */
   readonly newMask: BigInt64Array;
-  /** What the cache already holds, with its mask ([batch, cache.length]). */
-  readonly past?: { readonly cache: KvCache; readonly mask: BigInt64Array };
+  /** The cache to continue from: a decoder's empty one, or an earlier turn's. */
+  readonly cache: C;
+  /** The mask of what `cache` holds ([batch, cache.length]); needed when it is not empty. */
+  readonly pastMask?: BigInt64Array;
   /** Per row, every real token id in the context (for the repetition penalty). */
   readonly contextIds: ReadonlyArray<readonly number[]>;
 }
 
 export interface LoopCallbacks {
-  /** Embeddings of one token per row: [batch, 1, hidden]. */
-  embed(ids: readonly number[]): Promise<Float32Array>;
+  /** One token per row as the decoder takes it (`decoder.tokenInput`): ids, or their embeddings. */
+  next(ids: readonly number[]): Promise<StepTokens>;
   /** Called for each generated token that is not a stop id; true ends the row (a stop string). */
   onToken(row: number, id: number): boolean;
 }
@@ -39,10 +41,10 @@ export interface RowOutcome {
   readonly finishReason: FinishReason;
 }
 
-export interface LoopOutcome {
+export interface LoopOutcome<C extends DecoderCache = DecoderCache> {
   readonly rows: readonly RowOutcome[];
   /** Cache over the prompt and every generated token but the last (which was never fed). */
-  readonly cache: KvCache;
+  readonly cache: C;
   readonly mask: BigInt64Array;
   readonly prefillMs: number;
   /** From the end of prefill to the last token. */
@@ -66,28 +68,33 @@ function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MmrtError('ABORTED', 'generation was aborted', { value: signal.reason });
 }
 
-export async function runDecodeLoop(
-  decoder: CausalDecoder,
-  request: PrefillRequest,
+export async function runDecodeLoop<C extends DecoderCache>(
+  decoder: StepDecoder<C>,
+  request: PrefillRequest<C>,
   opts: ResolvedGeneration,
   callbacks: LoopCallbacks,
-): Promise<LoopOutcome> {
+): Promise<LoopOutcome<C>> {
   const { batch, newLength } = request;
-  const pastLen = request.past?.cache.length ?? 0;
+  const pastLen = request.cache.length;
   let total = pastLen + newLength;
   if (total > opts.kvCacheMaxLength) throw contextOverflow(total, pastLen, opts.kvCacheMaxLength);
   checkAborted(opts.signal);
 
-  let mask = request.past
-    ? concatMasks(request.past.mask, pastLen, request.newMask, newLength, batch)
-    : request.newMask;
+  if (request.tokens.kind !== decoder.tokenInput)
+    throw new RangeError(`the decoder takes ${decoder.tokenInput}, the request gives ${request.tokens.kind}`);
+  if (pastLen > 0 && request.pastMask?.length !== batch * pastLen)
+    throw new RangeError(`a resumed cache of ${pastLen} positions needs its [${batch}, ${pastLen}] mask`);
+  let mask =
+    pastLen > 0
+      ? concatMasks(request.pastMask!, pastLen, request.newMask, newLength, batch)
+      : request.newMask;
   const t0 = performance.now();
   let out = await decoder.forward({
-    embeds: request.embeds,
+    tokens: request.tokens,
     newPositions: newLength,
     attentionMask: mask,
     positionIds: positionIds(mask, total, newLength, batch),
-    cache: request.past?.cache ?? decoder.emptyCache(batch),
+    cache: request.cache,
   });
   const prefillMs = performance.now() - t0;
 
@@ -131,12 +138,12 @@ export async function runDecodeLoop(
       }
       // Finished rows keep stepping with the pad token (their output is ignored), as HF does.
       const next = tokens.map((t, r) => (finish[r] ? opts.padId : t[t.length - 1]!));
-      const embeds = await callbacks.embed(next);
+      const stepTokens = await callbacks.next(next);
       mask = appendOnes(mask, total, batch);
       total += 1;
       const previous = out.cache;
       out = await decoder.forward({
-        embeds,
+        tokens: stepTokens,
         newPositions: 1,
         attentionMask: mask,
         positionIds: positionIds(mask, total, 1, batch),
@@ -144,12 +151,12 @@ export async function runDecodeLoop(
       });
       // A step's cache is superseded by the next one's (device buffers are freed now); the
       // caller's past cache is theirs to keep.
-      if (previous !== request.past?.cache) previous.dispose();
+      if (previous !== request.cache) previous.dispose();
       steps++;
     }
   } catch (e) {
     // An abort or a failed step: the cache in hand will never be returned, so free it.
-    if (out.cache !== request.past?.cache) out.cache.dispose();
+    if (out.cache !== request.cache) out.cache.dispose();
     throw e;
   }
   return {

@@ -4,20 +4,19 @@
  * `await stream.result` alone is a non-streaming call. Deltas are queued (they are small), so
  * a slow reader never stalls the model.
  */
-export class TextStream<R extends { readonly text: string }> implements AsyncIterable<string> {
+class QueuedStream<T, R> implements AsyncIterable<T> {
   readonly result: Promise<R>;
-  private readonly queue: string[] = [];
+  private readonly queue: T[] = [];
   private done = false;
   private error: unknown;
   private wake: (() => void) | undefined;
 
-  constructor(run: (emit: (delta: string) => void) => Promise<R>) {
-    const emit = (delta: string) => {
-      if (delta.length === 0) return;
-      this.queue.push(delta);
+  constructor(run: (push: (item: T) => void) => Promise<R>) {
+    const push = (item: T) => {
+      this.queue.push(item);
       this.notify();
     };
-    this.result = run(emit).then(
+    this.result = run(push).then(
       (r) => {
         this.done = true;
         this.notify();
@@ -40,7 +39,7 @@ export class TextStream<R extends { readonly text: string }> implements AsyncIte
     w?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
       if (this.queue.length > 0) {
         yield this.queue.shift()!;
@@ -55,9 +54,44 @@ export class TextStream<R extends { readonly text: string }> implements AsyncIte
       });
     }
   }
+}
+
+export class TextStream<R extends { readonly text: string }> extends QueuedStream<string, R> {
+  constructor(run: (emit: (delta: string) => void) => Promise<R>) {
+    super((push) =>
+      run((delta) => {
+        if (delta.length > 0) push(delta);
+      }),
+    );
+  }
 
   /** The whole text, for callers that want no streaming (same as `(await result).text`). */
   async text(): Promise<string> {
     return (await this.result).text;
+  }
+}
+
+/** A delta of one request of a batch (`index`: its position in the caller's list). */
+export interface IndexedDelta {
+  readonly index: number;
+  readonly delta: string;
+}
+
+/** Several generations at once: deltas tagged with their request's index, results in order. */
+export class BatchTextStream<R extends { readonly text: string }> extends QueuedStream<
+  IndexedDelta,
+  readonly R[]
+> {
+  constructor(run: (emit: (index: number, delta: string) => void) => Promise<readonly R[]>) {
+    super((push) =>
+      run((index, delta) => {
+        if (delta.length > 0) push({ index, delta });
+      }),
+    );
+  }
+
+  /** Every request's whole text, in order. */
+  async texts(): Promise<string[]> {
+    return (await this.result).map((r) => r.text);
   }
 }

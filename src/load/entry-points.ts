@@ -1,11 +1,12 @@
 /**
  * The public load functions, for a host factory: each host entry (`mmrt` for Node, the web
- * entry for browsers) is this call with its own `Host`, and nothing more. `loadClip` and
- * `loadLlava` are `loadModel` expecting a model kind, with that kind's options typed.
+ * entry for browsers) is this call with its own `Host`, and nothing more. `loadClip`,
+ * `loadLlava` and `loadBlip` are `loadModel` expecting a model kind, with that kind's options typed.
  */
 import type { LoadedModel } from '../families/family.js';
 import type { Host } from '../host/host.js';
 import type { ClipModel, ClipOptions } from '../kinds/dual-encoder/model.js';
+import type { BlipModel, ImageToTextOptions } from '../kinds/image-to-text/model.js';
 import type { LlavaModel, LlavaOptions } from '../kinds/vision-language/model.js';
 import type { XclipModel, XclipOptions } from '../kinds/video-text/model.js';
 import type { MultimodalLoader } from '../loader/loader.js';
@@ -26,6 +27,10 @@ export interface HostEntryPoints<H> {
   loadXclip(
     options: LoadModelOptions & { readonly host?: H; readonly xclip?: XclipOptions },
   ): Promise<XclipModel>;
+  /** BLIP (captioning or VQA) or BLIP-2: captions and answers about images. */
+  loadBlip(
+    options: LoadModelOptions & { readonly host?: H; readonly blip?: ImageToTextOptions },
+  ): Promise<BlipModel>;
   /** A model of any family that mmrt runs. */
   loadModel(options: LoadModelOptions & { readonly host?: H }): Promise<LoadedModel>;
   /** The plan for a model on this host, without loading anything: `explain()`, `plan`. */
@@ -50,6 +55,11 @@ export function hostEntryPoints<H>(makeHost: (options: H | undefined) => Host): 
       loadModel<XclipModel, XclipOptions>(makeHost(o.host), o, o.xclip, {
         kind: 'video-text',
         what: 'X-CLIP',
+      }),
+    loadBlip: (o) =>
+      loadModel<BlipModel, ImageToTextOptions>(makeHost(o.host), o, o.blip, {
+        kind: 'image-to-text',
+        what: 'BLIP or BLIP-2',
       }),
     loadModel: (o) => loadModel(makeHost(o.host), o),
     createPlacement: (o) => createPlacement(makeHost(o.host), o),

@@ -26,7 +26,7 @@ export { readOnnxFile, writeOnnxFile, type OpenedOnnx, type WrittenOnnx } from '
 
 export { nodeVideoOpener, type NodeVideoOptions } from './media/video.js';
 
-export const { loadClip, loadLlava, loadXclip, loadModel, createPlacement, createLoader } =
+export const { loadClip, loadLlava, loadBlip, loadXclip, loadModel, createPlacement, createLoader } =
   hostEntryPoints<NodeHostOptions>((options) => nodeHost(options));
 
 /** transformers.js's `pipeline(task, model, { device, dtype, progress_callback })`, on mmrt. */

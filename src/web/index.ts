@@ -31,7 +31,7 @@ function hostFor(options: WebHostOptions | undefined) {
   return h;
 }
 
-export const { loadClip, loadLlava, loadXclip, loadModel, createPlacement, createLoader } =
+export const { loadClip, loadLlava, loadBlip, loadXclip, loadModel, createPlacement, createLoader } =
   hostEntryPoints<WebHostOptions>(hostFor);
 export { createMmrtWorker, type MmrtWorkerOptions } from './worker-client.js';
 export type { WorkerInit } from './worker.js';

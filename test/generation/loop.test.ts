@@ -24,7 +24,8 @@ function decoderOf(opts = {}) {
   return { decoder: new CausalDecoder(fakeOrt, fake.session), fake };
 }
 
-function request(prompts: number[][]) {
+/** Left-padded prompts as embeddings, from an empty cache of `decoder`. */
+function request(prompts: number[][], decoder: CausalDecoder) {
   const width = Math.max(...prompts.map((p) => p.length));
   const ids: number[] = [];
   const mask = new BigInt64Array(prompts.length * width);
@@ -34,17 +35,18 @@ function request(prompts: number[][]) {
   });
   return {
     batch: prompts.length,
-    embeds: embedIds(ids),
+    tokens: { kind: 'embeds' as const, data: embedIds(ids) },
     newLength: width,
     newMask: mask,
+    cache: decoder.emptyCache(prompts.length),
     contextIds: prompts,
   };
 }
 
 const callbacks = (batch: number) => ({
-  embed: async (ids: readonly number[]) => {
+  next: async (ids: readonly number[]) => {
     expect(ids.length).toBe(batch);
-    return embedIds(ids);
+    return { kind: 'embeds' as const, data: embedIds(ids) };
   },
   onToken: () => false,
 });
@@ -75,7 +77,7 @@ describe('decode loop', () => {
     const prompt = [3, 1, 4, 1, 5];
     const out = await runDecodeLoop(
       decoder,
-      request([prompt]),
+      request([prompt], decoder),
       resolveGeneration({ maxNewTokens: 6 }, defaults),
       callbacks(1),
     );
@@ -90,11 +92,12 @@ describe('decode loop', () => {
     const prompts = [[2, 7], [5, 5, 5, 1, 9], [4]];
     const opts = resolveGeneration({ maxNewTokens: 7 }, defaults);
     const { decoder, fake } = decoderOf();
-    const batch = await runDecodeLoop(decoder, request(prompts), opts, callbacks(3));
+    const batch = await runDecodeLoop(decoder, request(prompts, decoder), opts, callbacks(3));
     // HF positions: padding gets 1, real tokens count from 0
     expect(fake.positionsSeen[0]).toEqual([1n, 1n, 1n, 0n, 1n, 0n, 1n, 2n, 3n, 4n, 1n, 1n, 1n, 1n, 0n]);
     for (const [i, p] of prompts.entries()) {
-      const solo = await runDecodeLoop(decoderOf().decoder, request([p]), opts, callbacks(1));
+      const soloDecoder = decoderOf().decoder;
+      const solo = await runDecodeLoop(soloDecoder, request([p], soloDecoder), opts, callbacks(1));
       expect(batch.rows[i]!.tokens).toEqual(solo.rows[0]!.tokens);
       expect(batch.rows[i]!.tokens).toEqual(naive(p, 7));
     }
@@ -106,21 +109,21 @@ describe('decode loop', () => {
     const { decoder } = decoderOf({ rule: ramp });
     const eos = await runDecodeLoop(
       decoder,
-      request([[1, 1]]),
+      request([[1, 1]], decoder),
       resolveGeneration({ maxNewTokens: 10 }, defaults),
       callbacks(1),
     );
     expect(eos.rows[0]).toEqual({ tokens: [8, 9, 10, 11], finishReason: 'eos' });
     const extra = await runDecodeLoop(
       decoder,
-      request([[1, 1]]),
+      request([[1, 1]], decoder),
       resolveGeneration({ maxNewTokens: 10, stopTokenIds: [9] }, defaults),
       callbacks(1),
     );
     expect(extra.rows[0]).toEqual({ tokens: [8, 9], finishReason: 'eos' });
     const max = await runDecodeLoop(
       decoder,
-      request([[1, 1]]),
+      request([[1, 1]], decoder),
       resolveGeneration({ maxNewTokens: 2 }, defaults),
       callbacks(1),
     );
@@ -131,7 +134,7 @@ describe('decode loop', () => {
     const { decoder, fake } = decoderOf({ rule: () => 3 });
     const opts = resolveGeneration({ maxNewTokens: 50, kvCacheMaxLength: 6 }, defaults);
     await expect(
-      runDecodeLoop(decoder, request([[1, 2, 3, 4, 5, 6, 7]]), opts, callbacks(1)),
+      runDecodeLoop(decoder, request([[1, 2, 3, 4, 5, 6, 7]], decoder), opts, callbacks(1)),
     ).rejects.toSatisfy(
       (e: unknown) =>
         e instanceof GenerationError &&
@@ -139,7 +142,7 @@ describe('decode loop', () => {
         /7 positions.*kvCacheMaxLength 6/.test(e.message),
     );
     expect(fake.runs()).toBe(0);
-    const full = await runDecodeLoop(decoder, request([[1, 2, 3, 4]]), opts, callbacks(1));
+    const full = await runDecodeLoop(decoder, request([[1, 2, 3, 4]], decoder), opts, callbacks(1));
     expect(full.rows[0]!.finishReason).toBe('context_full');
     expect(full.cache.length).toBe(6);
     expect(full.rows[0]!.tokens.length).toBe(3); // 4 prompt + 2 fed + 1 last
@@ -151,10 +154,10 @@ describe('decode loop', () => {
     let n = 0;
     const p = runDecodeLoop(
       decoder,
-      request([[1]]),
+      request([[1]], decoder),
       resolveGeneration({ maxNewTokens: 50, signal: ac.signal }, defaults),
       {
-        embed: async (ids) => embedIds(ids),
+        next: async (ids) => ({ kind: 'embeds' as const, data: embedIds(ids) }),
         onToken: () => {
           if (++n === 3) ac.abort();
           return false;
@@ -170,7 +173,7 @@ describe('decode loop', () => {
       (
         await runDecodeLoop(
           decoder,
-          request([[1, 2, 3]]),
+          request([[1, 2, 3]], decoder),
           resolveGeneration(
             { maxNewTokens: 8, stopTokenIds: [], sampling: { seed, temperature: 1.5 } },
             { ...defaults, eosIds: [] },
@@ -189,9 +192,9 @@ describe('decode loop', () => {
     const deltas: string[] = [];
     const { results } = await generate({
       decoder,
-      request: request([[5, 5, 5]]),
+      request: request([[5, 5, 5]], decoder),
       options: resolveGeneration({ maxNewTokens: 5, stopStrings: ['ba'] }, { ...defaults, eosIds: [] }),
-      embed: async (ids) => embedIds(ids),
+      next: async (ids) => ({ kind: 'embeds' as const, data: embedIds(ids) }),
       decode: (ids) => ids.map((i) => 'xab'[i] ?? '?').join(''),
       startedAt: performance.now(),
       promptTokens: [3],

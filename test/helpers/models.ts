@@ -3,12 +3,13 @@
  * one intra-op thread so two test files can run side by side), tracked so a test file
  * releases every one it made.
  */
-import { DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL } from '../../src/cli/paths.js';
+import { DEFAULT_BLIP_MODEL, DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL } from '../../src/cli/paths.js';
 import type { LoadedModel } from '../../src/families/family.js';
 import type { ClipModel, ClipOptions } from '../../src/kinds/dual-encoder/model.js';
+import type { BlipModel, ImageToTextOptions } from '../../src/kinds/image-to-text/model.js';
 import type { LlavaModel, LlavaOptions } from '../../src/kinds/vision-language/model.js';
 import type { LoadModelOptions } from '../../src/load/load-model.js';
-import { type NodeHostOptions, loadClip, loadLlava } from '../../src/node/index.js';
+import { type NodeHostOptions, loadBlip, loadClip, loadLlava } from '../../src/node/index.js';
 
 const made: LoadedModel[] = [];
 
@@ -41,6 +42,17 @@ export async function tinyVlm(o: TinyOptions & { llava?: LlavaOptions } = {}): P
   });
   made.push(vlm);
   return vlm;
+}
+
+export async function tinyBlip(o: TinyOptions & { blip?: ImageToTextOptions } = {}): Promise<BlipModel> {
+  const blip = await loadBlip({
+    platform: 'cpu',
+    ...o,
+    model: o.model ?? DEFAULT_BLIP_MODEL,
+    config: withThreads(o.config),
+  });
+  made.push(blip);
+  return blip;
 }
 
 /** Release every model these helpers made (call in afterAll). */

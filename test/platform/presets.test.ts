@@ -51,7 +51,7 @@ const EXPECTED: Readonly<Record<string, Expectation>> = {
   },
   'rocm-blip': {
     family: 'blip',
-    precisions: { vision_model: 'fp16', text_decoder_model_merged: 'fp16' },
+    precisions: { vision_model: 'fp16', text_encoder: 'fp16', text_decoder_model_merged: 'fp16' },
     // BLIP's decoder reads the vision output: the brief's parallel_encoder_execution does nothing there.
     check: (p) => {
       expect(p.family.parallelEncoderExecution).toBe(false);
@@ -92,7 +92,11 @@ const EXPECTED: Readonly<Record<string, Expectation>> = {
       expect(option(p, 'text_model', 'htp_graph_finalization_optimization_mode')).toBeUndefined();
     },
   },
-  'qualcomm-blip': { family: 'blip', precisions: { vision_model: 'q8', text_decoder_model_merged: 'q8' } },
+  // The fake BLIP package is the VQA layout (its first): the question encoder follows text_precision too.
+  'qualcomm-blip': {
+    family: 'blip',
+    precisions: { vision_model: 'q8', text_encoder: 'q8', text_decoder_model_merged: 'q8' },
+  },
   'webnn-clip': {
     family: 'clip',
     precisions: { text_model: 'fp16', vision_model: 'fp16' },
@@ -103,11 +107,11 @@ const EXPECTED: Readonly<Record<string, Expectation>> = {
   },
   'webnn-blip': {
     family: 'blip',
-    precisions: { vision_model: 'fp16', text_decoder_model_merged: 'fp16' },
+    precisions: { vision_model: 'fp16', text_encoder: 'fp16', text_decoder_model_merged: 'fp16' },
     check: (p) =>
       expect(p.loading).toMatchObject({
         progressive: true,
-        order: ['vision_model', 'text_decoder_model_merged'],
+        order: ['vision_model', 'text_encoder', 'text_decoder_model_merged'],
       }),
   },
   'webgpu-clip': {

@@ -9,6 +9,7 @@ import { DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL } from '../../src/cli/paths.js';
 import { MmrtError } from '../../src/errors.js';
 import {
   detectNode,
+  loadBlip,
   loadClip,
   loadXclip,
   loadLlava,
@@ -44,7 +45,7 @@ beforeAll(() => {
   const [page, worker] = channelPair();
   serveRuntime(
     worker,
-    { loadClip, loadLlava, loadXclip, loadModel, createLoader, createPlacement },
+    { loadClip, loadLlava, loadBlip, loadXclip, loadModel, createLoader, createPlacement },
     { detect: detectNode },
   );
   client = new RuntimeClient(page);

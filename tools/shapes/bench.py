@@ -99,6 +99,11 @@ def make_bench(args) -> None:
     if "vlm" in only:
         models["vlm-smol"] = bench_vlm(out)
         print(f"bench vlm: {models['vlm-smol']['seconds']} s", flush=True)
+    if "blip" in only:
+        from bench_blip import bench_blip
+
+        models.update(bench_blip(out))
+        print(f"bench blip: {models['blip-base']['seconds']} s", flush=True)
     info = {"total_s": round(time.time() - t, 1), "command": "/usr/bin/python3 tools/shapes/make.py --bench",
             "threads": torch.get_num_threads(), "machine": machine_info(), "models": models}
     write_json(os.path.join(out, "bench-generator.json"), info)

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 import render
-from preprocess import to_uint8_crop
+from preprocess import to_uint8_crop, to_uint8_squash
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.path.join(REPO, ".cache", "shapes")
@@ -28,9 +28,13 @@ def build_set(
     background: str = "train",
     balanced: bool = True,
     cache: bool = True,
+    processor: str = "clip",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (uint8 [N, S, S, 3] after resize+crop, int64 [N] class index into CLASSES)."""
-    key = json.dumps([seed, count, image_size, sizes, background, balanced, 2])
+    """Returns (uint8 [N, S, S, 3] after resize+crop, int64 [N] class index into CLASSES).
+
+    processor "clip": resize the shortest edge + center crop (CLIPImageProcessor); "blip": resize
+    to S x S ignoring the aspect ratio (BlipImageProcessor), both Pillow bicubic."""
+    key = json.dumps([seed, count, image_size, sizes, background, balanced, 2] + ([processor] if processor != "clip" else []))
     h = hashlib.sha1(key.encode()).hexdigest()[:16]
     path = os.path.join(CACHE, f"set-{h}.npz")
     if cache and os.path.exists(path):
@@ -50,7 +54,7 @@ def build_set(
         else:
             color, shape = None, None
         img, spec = render.render(seed, i, w, hh, color, shape, background)
-        xs[i] = to_uint8_crop(img, image_size)
+        xs[i] = to_uint8_crop(img, image_size) if processor == "clip" else to_uint8_squash(img, image_size)
         ys[i] = render.CLASSES.index((spec.color, spec.shape))
     if cache:
         os.makedirs(CACHE, exist_ok=True)
@@ -63,9 +67,9 @@ def build_set(
 EVAL_SIZES = [(48, 48), (80, 80), (128, 128), (200, 120), (120, 200), (80, 48), (300, 300), (57, 93)]
 
 
-def eval_sets(image_size: int, per_set: int = 240) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def eval_sets(image_size: int, per_set: int = 240, processor: str = "clip") -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {
-        "gradient": build_set(9001, per_set, image_size, EVAL_SIZES, "gradient"),
-        "noise": build_set(9002, per_set, image_size, EVAL_SIZES, "noise"),
-        "plain": build_set(9003, per_set, image_size, EVAL_SIZES, "plain"),
+        "gradient": build_set(9001, per_set, image_size, EVAL_SIZES, "gradient", processor=processor),
+        "noise": build_set(9002, per_set, image_size, EVAL_SIZES, "noise", processor=processor),
+        "plain": build_set(9003, per_set, image_size, EVAL_SIZES, "plain", processor=processor),
     }

@@ -209,6 +209,14 @@ def make_tiny(args) -> None:
 
         metrics["xclip"] = xclip.build(args)["eval"]["accuracy"]
 
+    # ---- BLIP, BLIP VQA, BLIP-2 (their own tower, trained on BLIP's squash-resized images)
+    if not args.no_blip:
+        import blip_build
+
+        t = time.time()
+        metrics["blip"] = blip_build.build(out, samples, args)
+        metrics["timings_s"]["blip"] = round(time.time() - t, 1)
+
     metrics["timings_s"]["total"] = round(time.time() - t_all, 1)
     metrics["sizes"] = {d: dir_size(os.path.join(out, d)) for d in sorted(os.listdir(out))
                         if d.startswith("shapes-") and os.path.isdir(os.path.join(out, d))}
@@ -219,6 +227,28 @@ def make_tiny(args) -> None:
         verify(out)
     quantize(out)
     print(f"done in {time.time() - t_all:.0f}s", flush=True)
+
+
+def make_blip_only(args) -> None:
+    """`--only blip`: rebuild the BLIP family's folders alone, keeping every other model and the
+    rest of metrics.json as they are."""
+    import blip_build
+
+    out = os.path.abspath(args.out)
+    t = time.time()
+    with open(os.path.join(out, "samples", "labels.json")) as f:
+        samples = json.load(f)["images"]
+    with open(os.path.join(out, "metrics.json")) as f:
+        metrics = json.load(f)
+    metrics["blip"] = blip_build.build(out, samples, args)
+    metrics["timings_s"]["blip"] = round(time.time() - t, 1)
+    metrics["sizes"] = {d: dir_size(os.path.join(out, d)) for d in sorted(os.listdir(out))
+                        if d.startswith("shapes-") and os.path.isdir(os.path.join(out, d))}
+    write_json(os.path.join(out, "metrics.json"), metrics)
+    write_readme(out)
+    if not args.no_verify:
+        verify(out)
+    print(f"blip done in {time.time() - t:.0f}s", flush=True)
 
 
 @torch.no_grad()
@@ -307,12 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-per-set", type=int, default=480)
     p.add_argument("--no-llava-next", action="store_true")
     p.add_argument("--no-verify", action="store_true")
-    p.add_argument("--only", default=None, help="bench: comma list of clip,vlm,xclip; without --bench: 'xclip' "
-                   "builds only models/shapes-xclip")
+    p.add_argument("--only", default=None, help="bench: comma list of clip,vlm,xclip,blip (default: all); "
+                   "without --bench: 'xclip' or 'blip' builds only those models")
     p.add_argument("--no-xclip", action="store_true")
     p.add_argument("--xclip-steps", type=int, default=1500)
     p.add_argument("--xclip-per-class", type=int, default=200, help="training clips per class")
     p.add_argument("--xclip-eval", type=int, default=240, help="held-out clips per background")
+    p.add_argument("--blip-steps", type=int, default=5000)
+    p.add_argument("--blip-vqa-steps", type=int, default=1200)
+    p.add_argument("--blip2-steps", type=int, default=1500)
+    p.add_argument("--no-blip", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
@@ -320,8 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         import bench
 
         args.out = args.out or os.path.join(REPO, "models-bench")
-        only = set((args.only or "clip,vlm,xclip").split(","))
-        if only & {"clip", "vlm"}:
+        only = set((args.only or "clip,vlm,xclip,blip").split(","))
+        if only & {"clip", "vlm", "blip"}:
+            # bench.py builds the clip, vlm and blip ones it is asked for.
+            args.only = ",".join(sorted(only & {"clip", "vlm", "blip"}))
             bench.make_bench(args)
         if "xclip" in only:
             import xclip
@@ -339,7 +375,10 @@ def main(argv: list[str] | None = None) -> int:
             verify(args.out)
     else:
         args.out = args.out or os.path.join(REPO, "models")
-        make_tiny(args)
+        if args.only == "blip":
+            make_blip_only(args)
+        else:
+            make_tiny(args)
     return 0
 
 

@@ -58,6 +58,35 @@ def to_uint8_crop(img: Image.Image, size: int, crop: int | None = None) -> np.nd
     return np.ascontiguousarray(center_crop(np.asarray(img), crop, crop))
 
 
+def to_uint8_squash(img: Image.Image, size: int) -> np.ndarray:
+    """BlipImageProcessor's resize: to size x size whatever the aspect ratio (PIL bicubic), HWC uint8."""
+    img = img.convert("RGB")
+    if img.size != (size, size):
+        img = img.resize((size, size), resample=Image.BICUBIC)
+    return np.ascontiguousarray(np.asarray(img))
+
+
+def blip_processor_config(size: int, processor_class: str = "BlipProcessor") -> dict:
+    """BlipImageProcessor's preprocessor_config.json: squash to size x size, CLIP mean/std, no crop."""
+    return {
+        "image_processor_type": "BlipImageProcessor",
+        "processor_class": processor_class,
+        "do_convert_rgb": True,
+        "do_resize": True,
+        "size": {"height": size, "width": size},
+        "resample": 3,
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": OPENAI_CLIP_MEAN,
+        "image_std": OPENAI_CLIP_STD,
+    }
+
+
+def blip_pixel_values(img: Image.Image, size: int) -> np.ndarray:
+    return normalize(to_uint8_squash(img, size))
+
+
 def normalize(arr_u8: np.ndarray) -> np.ndarray:
     """HWC uint8 (or NHWC) -> CHW (NCHW) float32 normalized."""
     x = arr_u8.astype(np.float64) * (1 / 255)

@@ -56,6 +56,9 @@ def write(out: str) -> None:
         "shapes-vlm": "LLaVA: the CLIP's vision tower + MLP projector + LLaMA decoder (GQA)",
         "shapes-llava-next": "the same VLM weights with LLaVA-Next any-resolution tiling",
         "shapes-xclip": "X-CLIP: video-text, a coloured shape moving left/right/up/down (see its README)",
+        "shapes-blip": "BLIP captioning: ViT + BERT-style decoder with cross-attention (merged decoder: cross-attention K/V reused)",
+        "shapes-blip-vqa": "BLIP VQA: the BLIP tower + question encoder + answer decoder",
+        "shapes-blip2": "BLIP-2: the BLIP tower (frozen) + Q-Former (8 learned queries) + OPT-style decoder",
     }
     sizes = dict(m["sizes"])
     xdir = os.path.join(out, "shapes-xclip")
@@ -89,6 +92,22 @@ def write(out: str) -> None:
         for q, r in m["llava_next"]["answers"].items():
             a(f"| LLaVA-Next (any-res) greedy answer, {qs[q]} | {_pct(r['gradient'])} | {_pct(r['noise'])} | "
               f"{_pct(r['plain'])} | **{_pct(r['all'])}** |")
+    if "blip" in m:
+        b = m["blip"]
+        for name, r in b["captions"].items():
+            x = r["names colour and shape"]
+            a(f"| BLIP greedy caption, {name} (names the colour and the shape) | {_pct(x['gradient'])} | "
+              f"{_pct(x['noise'])} | {_pct(x['plain'])} | **{_pct(x['all'])}** |")
+        for q, r in b["vqa_answers"].items():
+            a(f"| BLIP VQA greedy answer, {qs[q]} | {_pct(r['gradient'])} | {_pct(r['noise'])} | {_pct(r['plain'])} | "
+              f"**{_pct(r['all'])}** |")
+        tasks = {"caption": "caption, no prompt (exact 'a red circle')", **qs}
+        for q, r in b["blip2_answers"].items():
+            a(f"| BLIP-2 greedy, {tasks[q]} | {_pct(r['gradient'])} | {_pct(r['noise'])} | {_pct(r['plain'])} | "
+              f"**{_pct(r['all'])}** |")
+        a("")
+        a("BLIP's images go through BlipImageProcessor's preprocessing (resize to 64x64, aspect not kept), not the "
+          "CLIP crop; the same held-out seeds and sizes.")
     a("")
     a("## How they were made")
     a("")
@@ -144,6 +163,14 @@ def write(out: str) -> None:
     a("")
     a("Precision variants (`_fp16`, `_quantized`, `_q4`, `_q4f16` of every component, written by `mmrt quantize`)")
     a("and their drift against fp32: see `quantization.md`.")
+    if "blip" in m:
+        a("")
+        a("BLIP, BLIP VQA and BLIP-2 (`shapes-blip*/`, `blip_build.py`, `train_blip.py`): the layout of "
+          "`docs/blip-layout.md` (vision_model; text_encoder; text_decoder_model_merged with the cross-attention "
+          "keys/values split under `use_cache_branch`; qformer, embed_tokens, decoder_model_merged). The BLIP tower "
+          "and decoder are trained together on captions (plus a 24-way class head on the CLS token, training only); "
+          "VQA and BLIP-2 keep that tower frozen. `test/blip/fixtures/text_decoder_plain.onnx` is the captioning "
+          "decoder exported without the split.")
     if bench:
         a("")
         a("## Bench-size generator (`--bench`, random weights, not committed)")

@@ -257,3 +257,36 @@ def write_json(path: str, obj: object) -> None:
     with open(path, "w") as f:
         json.dump(obj, f, indent=1, ensure_ascii=False)
         f.write("\n")
+
+
+# ---- BLIP (BERT-style: [CLS] $A [SEP], [DEC] starts the decoder) and BLIP-2 (OPT-style: </s> $A)
+BLIP_PAD, BLIP_UNK, BLIP_CLS, BLIP_SEP, BLIP_MASK, BLIP_DEC, BLIP_ENC = (
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "[ENC]")
+BLIP_WORDS = (
+    "what which color colour is the shape this describe image picture photo of a an in it "
+    "red green blue yellow purple orange circle square triangle star kind tell me do you see there"
+).split()
+
+
+def blip_tokenizer(vocab_size: int | None = None) -> WordPieceTokenizer:
+    """[PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4, [DEC] 5 (bos), [ENC] 6, words... (BERT's
+    post-processor; the BLIP decoder replaces [CLS] with [DEC] and stops at [SEP])."""
+    specials = [BLIP_PAD, BLIP_UNK, BLIP_CLS, BLIP_SEP, BLIP_MASK, BLIP_DEC, BLIP_ENC]
+    vocab = _build_vocab(specials, BLIP_WORDS, [], vocab_size)
+    return WordPieceTokenizer(vocab=vocab, special=specials, unk=BLIP_UNK,
+                              prefix_tokens=[BLIP_CLS], suffix_tokens=[BLIP_SEP])
+
+
+OPT_BOS, OPT_PAD, OPT_EOS, OPT_UNK = "<s>", "<pad>", "</s>", "<unk>"
+OPT_WORDS = (
+    "question answer what which color colour is the shape this describe image picture photo of a an in it "
+    "red green blue yellow purple orange circle square triangle star kind tell me do you see there"
+).split()
+
+
+def opt_tokenizer(vocab_size: int | None = None) -> WordPieceTokenizer:
+    """<s> 0, <pad> 1, </s> 2, <unk> 3, words... As OPT's tokenizer, every text starts with </s>
+    (bos = eos = 2)."""
+    specials = [OPT_BOS, OPT_PAD, OPT_EOS, OPT_UNK]
+    vocab = _build_vocab(specials, OPT_WORDS, [], vocab_size)
+    return WordPieceTokenizer(vocab=vocab, special=specials, unk=OPT_UNK, prefix_tokens=[OPT_EOS])

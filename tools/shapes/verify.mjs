@@ -268,10 +268,185 @@ async function verifyXclip(dir) {
   }
 }
 
-for (const name of ['shapes-clip', 'shapes-vlm', 'shapes-llava-next', 'shapes-xclip']) {
+// BLIP (tools/shapes/blip_build.py): the vision model against PyTorch's image embeds, the
+// question encoder against its states, then greedy decoding with the merged text decoder —
+// first step computing the cross-attention keys/values (use_cache_branch false), later steps
+// feeding them back — against PyTorch's first logits and tokens.
+const emptyKv = (b, heads, d) => new ort.Tensor('float32', new Float32Array(0), [b, heads, 0, d]);
+async function greedyBlipDecoder(dec, tc, prompt, states, stateMask) {
+  const heads = tc.num_attention_heads;
+  const d = tc.hidden_size / heads;
+  let total = prompt.length;
+  let feeds = {
+    input_ids: i64([prompt]),
+    attention_mask: i64([Array(total).fill(1)]),
+    encoder_hidden_states: states,
+    encoder_attention_mask: stateMask,
+    use_cache_branch: new ort.Tensor('bool', [false], [1]),
+  };
+  for (let i = 0; i < tc.num_hidden_layers; i++)
+    for (const part of ['decoder', 'encoder'])
+      for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${part}.${kv}`] = emptyKv(1, heads, d);
+  let cross;
+  let first;
+  const generated = [];
+  for (let step = 0; step < 16; step++) {
+    const o = await dec.run(feeds);
+    const V = o.logits.dims[2];
+    const last = o.logits.data.subarray(o.logits.data.length - V);
+    if (step === 0) {
+      first = Array.from(last);
+      cross = {};
+      for (let i = 0; i < tc.num_hidden_layers; i++)
+        for (const kv of ['key', 'value'])
+          cross[`past_key_values.${i}.encoder.${kv}`] = o[`present.${i}.encoder.${kv}`];
+    }
+    let best = 0;
+    for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+    generated.push(best);
+    if (best === tc.sep_token_id) break;
+    total += 1;
+    feeds = {
+      input_ids: i64([[best]]),
+      attention_mask: i64([Array(total).fill(1)]),
+      encoder_hidden_states: states,
+      encoder_attention_mask: stateMask,
+      use_cache_branch: new ort.Tensor('bool', [true], [1]),
+      ...cross,
+    };
+    for (let i = 0; i < tc.num_hidden_layers; i++)
+      for (const kv of ['key', 'value'])
+        feeds[`past_key_values.${i}.decoder.${kv}`] = o[`present.${i}.decoder.${kv}`];
+  }
+  return { first, generated };
+}
+
+function checkGreedy(label, got, c) {
+  check(`first-step logits (${label})`, maxDiff(got.first, c.first_logits));
+  const same = JSON.stringify(got.generated) === JSON.stringify(c.generated_ids);
+  if (!same) failures++;
+  console.log(
+    `  ${same ? 'ok  ' : 'FAIL'} greedy ${JSON.stringify(got.generated)} vs reference ${JSON.stringify(c.generated_ids)} ("${c.generated_text}")`,
+  );
+}
+
+async function verifyVisionEmbeds(dir, ref) {
+  const vis = await session(dir, 'vision_model.onnx');
+  const embeds = {};
+  for (const [file, px] of Object.entries(ref.pixel_values)) {
+    const e = (await vis.run({ pixel_values: tensorFromRef(px) })).image_embeds;
+    check(
+      `vision_model image_embeds ${file}`,
+      maxDiff(e.data, Array.from(tensorFromRef(ref.image_embeds[file]).data)),
+    );
+    embeds[file] = e;
+  }
+  return embeds;
+}
+
+async function verifyBlip(dir) {
+  console.log(`${dir}`);
+  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+  const tc = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).text_config;
+  const embeds = await verifyVisionEmbeds(dir, ref);
+  const dec = await session(dir, 'text_decoder_model_merged.onnx');
+  const vqa = existsSync(join(dir, 'onnx', 'text_encoder.onnx'));
+  const enc = vqa ? await session(dir, 'text_encoder.onnx') : undefined;
+  for (const c of ref.cases) {
+    const image = embeds[c.image];
+    if (!vqa) {
+      const mask = i64([Array(image.dims[1]).fill(1)]);
+      checkGreedy(
+        `${c.image}, prompt ${JSON.stringify(c.prompt)}`,
+        await greedyBlipDecoder(dec, tc, c.decoder_input_ids, image, mask),
+        c,
+      );
+      continue;
+    }
+    const q = i64([c.question_ids]);
+    const qm = i64([c.question_ids.map(() => 1)]);
+    const states = (await enc.run({ input_ids: q, attention_mask: qm, encoder_hidden_states: image }))
+      .last_hidden_state;
+    check(
+      `text_encoder question states (${c.question})`,
+      maxDiff(states.data, Array.from(tensorFromRef(c.question_states).data)),
+    );
+    checkGreedy(c.question, await greedyBlipDecoder(dec, tc, [ref.bos_token_id], states, qm), c);
+  }
+}
+
+async function verifyBlip2(dir) {
+  console.log(`${dir}`);
+  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
+  const tc = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).text_config;
+  const embeds = await verifyVisionEmbeds(dir, ref);
+  const qformer = await session(dir, 'qformer.onnx');
+  const emb = await session(dir, 'embed_tokens.onnx');
+  const dec = await session(dir, 'decoder_model_merged.onnx');
+  const feats = {};
+  for (const [file, e] of Object.entries(embeds)) {
+    feats[file] = (await qformer.run({ image_embeds: e })).language_model_inputs;
+    check(
+      `qformer language_model_inputs ${file}`,
+      maxDiff(feats[file].data, Array.from(tensorFromRef(ref.language_model_inputs[file]).data)),
+    );
+  }
+  const hidden = tc.hidden_size;
+  const heads = tc.num_attention_heads;
+  const keep = () => new ort.Tensor('int64', BigInt64Array.from([1n]), []);
+  for (const c of ref.cases) {
+    const f = feats[c.image];
+    const nq = f.dims[1];
+    const text = (await emb.run({ input_ids: i64([c.input_ids]) })).inputs_embeds.data;
+    const data = new Float32Array((nq + c.input_ids.length) * hidden);
+    data.set(f.data, 0);
+    data.set(text, nq * hidden);
+    let total = nq + c.input_ids.length;
+    let feeds = {
+      inputs_embeds: new ort.Tensor('float32', data, [1, total, hidden]),
+      attention_mask: i64([Array(total).fill(1)]),
+      num_logits_to_keep: keep(),
+    };
+    for (let i = 0; i < tc.num_hidden_layers; i++)
+      for (const kv of ['key', 'value'])
+        feeds[`past_key_values.${i}.${kv}`] = emptyKv(1, heads, hidden / heads);
+    const got = { first: undefined, generated: [] };
+    for (let step = 0; step < 16; step++) {
+      const o = await dec.run(feeds);
+      const V = o.logits.dims[2];
+      const last = o.logits.data.subarray(o.logits.data.length - V);
+      if (step === 0) got.first = Array.from(last);
+      let best = 0;
+      for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+      got.generated.push(best);
+      if (best === tc.eos_token_id) break;
+      total += 1;
+      feeds = {
+        inputs_embeds: (await emb.run({ input_ids: i64([[best]]) })).inputs_embeds,
+        attention_mask: i64([Array(total).fill(1)]),
+        num_logits_to_keep: keep(),
+      };
+      for (let i = 0; i < tc.num_hidden_layers; i++)
+        for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = o[`present.${i}.${kv}`];
+    }
+    checkGreedy(`${c.image}, prompt ${JSON.stringify(c.prompt)}`, got, c);
+  }
+}
+
+for (const name of [
+  'shapes-clip',
+  'shapes-vlm',
+  'shapes-llava-next',
+  'shapes-xclip',
+  'shapes-blip',
+  'shapes-blip-vqa',
+  'shapes-blip2',
+]) {
   const dir = join(root, name);
   if (!existsSync(join(dir, 'reference.json'))) continue;
   if (name === 'shapes-xclip') await verifyXclip(dir);
+  else if (name.startsWith('shapes-blip2')) await verifyBlip2(dir);
+  else if (name.startsWith('shapes-blip')) await verifyBlip(dir);
   else if (name.includes('clip')) await verifyClip(dir);
   else if (name.includes('llava-next')) await verifyLlavaNext(dir);
   else await verifyVlm(dir);

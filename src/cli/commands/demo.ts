@@ -1,14 +1,14 @@
 /**
  * `npm start`: the main job on the shipped tiny models — zero-shot classification of the
  * sample images with the shapes CLIP, with labels, scores and timings; then questions about
- * two of them to the shapes VLM, answers streamed.
+ * two of them to the shapes VLM, answers streamed; then captions of four with the shapes BLIP.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadClip, loadLlava } from '../../node/index.js';
-import { DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL, MODELS_DIR } from '../paths.js';
+import { loadBlip, loadClip, loadLlava } from '../../node/index.js';
+import { DEFAULT_BLIP_MODEL, DEFAULT_CLIP_MODEL, DEFAULT_VLM_MODEL, MODELS_DIR } from '../paths.js';
 
 const COLORS = ['red', 'green', 'blue', 'yellow', 'purple', 'orange'];
 const SHAPES = ['circle', 'square', 'triangle', 'star'];
@@ -26,7 +26,9 @@ export function registerDemo(program: Command): void {
     .option('-m, --model <path>', 'CLIP model folder', DEFAULT_CLIP_MODEL)
     .option('--vlm <path>', 'LLaVA-family model folder for the questions', DEFAULT_VLM_MODEL)
     .option('--no-vlm', 'skip the questions')
-    .action(async (opts: { model: string; vlm: string | false }) => {
+    .option('--blip <path>', 'BLIP captioning model folder for the captions', DEFAULT_BLIP_MODEL)
+    .option('--no-blip', 'skip the captions')
+    .action(async (opts: { model: string; vlm: string | false; blip: string | false }) => {
       const samplesDir = join(MODELS_DIR, 'samples');
       if (!existsSync(join(samplesDir, 'labels.json'))) {
         process.stdout.write(`no sample images in ${samplesDir}; showing the platform report instead\n\n`);
@@ -73,6 +75,8 @@ export function registerDemo(program: Command): void {
         await clip.dispose();
       }
       if (opts.vlm !== false) await askDemo(opts.vlm, samplesDir, samples.images.slice(0, 2));
+      if (opts.blip !== false && existsSync(opts.blip))
+        await captionDemo(opts.blip, samplesDir, samples.images.slice(0, 4));
     });
 }
 
@@ -104,5 +108,32 @@ async function askDemo(model: string, samplesDir: string, images: SampleLabels['
     }
   } finally {
     await vlm.dispose();
+  }
+}
+
+/** A caption of each image, streamed as it is generated. */
+async function captionDemo(model: string, samplesDir: string, images: SampleLabels['images']): Promise<void> {
+  const t0 = performance.now();
+  const blip = await loadBlip({
+    model,
+    platform: 'auto',
+    onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
+  process.stdout.write(
+    `\nmmrt demo — captions by ${model} (loaded in ${(performance.now() - t0).toFixed(0)} ms)\n`,
+  );
+  try {
+    for (const s of images) {
+      process.stdout.write(`${s.file}: `);
+      const stream = blip.caption(join(samplesDir, s.file));
+      for await (const delta of stream) process.stdout.write(delta);
+      const r = await stream.result;
+      const ok = r.text.includes(`${s.color} ${s.shape}`);
+      process.stdout.write(
+        `   ${ok ? '✓' : `✗ truth: ${s.color} ${s.shape}`} (${r.usage.generatedTokens} tokens in ${r.timings.totalMs.toFixed(0)} ms)\n`,
+      );
+    }
+  } finally {
+    await blip.dispose();
   }
 }

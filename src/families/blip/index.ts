@@ -1,24 +1,31 @@
-/** BLIP (captioning, VQA): vision transformer + BERT-style text decoder with cross-attention. */
-import { LLM_DECODER, VISION_ENCODER } from '../../package/family-spec.js';
-import type { FamilyDescriptor } from '../family.js';
+/**
+ * BLIP (captioning, VQA): vision transformer + BERT-style text decoder with cross-attention; VQA
+ * adds the question encoder. Layout: docs/blip-layout.md.
+ */
+import { imageToTextFamily } from '../../kinds/image-to-text/family.js';
+import { LLM_DECODER, TEXT_ENCODER, VISION_ENCODER } from '../../package/family-spec.js';
 
-export const blip: FamilyDescriptor = {
+export const blip = imageToTextFamily({
   name: 'blip',
-  kind: 'image-to-text',
+  engine: 'blip',
   modelTypes: ['blip'],
   architecture: 'BLIP/BLIP-2',
-  layouts: [['vision_model', 'text_decoder_model_merged']],
+  // VQA first: a VQA package also holds the captioning layout's components.
+  layouts: [
+    ['vision_model', 'text_encoder', 'text_decoder_model_merged'],
+    ['vision_model', 'text_decoder_model_merged'],
+  ],
   components: {
     vision_model: VISION_ENCODER,
-    // BLIP's captioning decoder is its language model; the recommended configurations address it as `text_precision`.
+    text_encoder: TEXT_ENCODER,
+    // BLIP's text decoder is its language model; the recommended configurations address it as `text_precision`.
     text_decoder_model_merged: {
       ...LLM_DECODER,
       role: 'text',
       precisionKeys: ['textPrecision', 'llmPrecision'],
-      sections: ['language_model', 'text_encoder'],
+      sections: ['language_model'],
     },
   },
-  needsTokenizer: true,
-  needsPreprocessor: true,
-  traits: ['generates', 'text'],
-};
+  // Eight images per decoder batch (bench/results/blip.json: captions/s at batch 1 and 8).
+  defaults: { batchSize: 8 },
+});

@@ -1,10 +1,13 @@
-/** BLIP-2: vision transformer + Q-Former (learned queries) + a decoder-only language model. */
+/**
+ * BLIP-2: vision transformer + Q-Former (learned queries) + a decoder-only language model on
+ * `inputs_embeds`. Layout: docs/blip-layout.md.
+ */
+import { imageToTextFamily } from '../../kinds/image-to-text/family.js';
 import { LLM_DECODER, LLM_EMBED, VISION_ENCODER } from '../../package/family-spec.js';
-import type { FamilyDescriptor } from '../family.js';
 
-export const blip2: FamilyDescriptor = {
+export const blip2 = imageToTextFamily({
   name: 'blip2',
-  kind: 'image-to-text',
+  engine: 'blip2',
   modelTypes: ['blip-2', 'blip_2'],
   architecture: 'BLIP/BLIP-2',
   layouts: [['vision_model', 'qformer', 'embed_tokens', 'decoder_model_merged']],
@@ -15,7 +18,4 @@ export const blip2: FamilyDescriptor = {
     embed_tokens: LLM_EMBED,
     decoder_model_merged: LLM_DECODER,
   },
-  needsTokenizer: true,
-  needsPreprocessor: true,
-  traits: ['generates', 'text'],
-};
+});

@@ -5,8 +5,9 @@
  * then the generation loop. Sessions are asked for on first use, so vision features can be
  * computed before the decoder exists.
  */
-import { InputError, isMmrtError, MmrtError } from '../../errors.js';
+import { MmrtError } from '../../errors.js';
 import { CausalDecoder } from '../../generation/decoder.js';
+import { scatterFeatures, TokenEmbedder } from '../../generation/inputs-embeds.js';
 import { generate, type GenerationResult, type GenerationTimings } from '../../generation/generate.js';
 import type { KvCache } from '../../generation/kv-cache.js';
 import { contextOverflow, type LoopOutcome } from '../../generation/loop.js';
@@ -18,10 +19,10 @@ import {
 import type { OrtModule, RgbImage } from '../../host/host.js';
 import type { ComponentSessions } from '../../runtime/component-sessions.js';
 import type { TextTokenizer } from '../../text/tokenizer.js';
-import { describeInput, type ImageInput } from '../../media/input.js';
+import type { ImageInput } from '../../media/input.js';
+import { prepareImages } from '../../media/prepare.js';
 import type { ChatTemplate } from './chat-template.js';
 import type { LlavaConfig } from './config.js';
-import { scatterFeatures, TokenEmbedder } from './embeddings.js';
 import { type ImageFeatures, VisionFeatures } from './features.js';
 import type { LlavaImagePreparer, PreparedImage } from './images.js';
 import { type ChatMessage, imagesOf, toTemplateMessages, validateMessages } from './messages.js';
@@ -110,21 +111,10 @@ export class LlavaEngine {
   }
 
   /** Decode and preprocess images; a failure names the image and its position. */
-  async prepareImages(inputs: readonly ImageInput[], signal?: AbortSignal): Promise<PreparedImage[]> {
-    const results = await Promise.allSettled(
-      inputs.map(async (input) => this.parts.preparer.prepare(await this.parts.decodeImage(input, signal))),
+  prepareImages(inputs: readonly ImageInput[], signal?: AbortSignal): Promise<PreparedImage[]> {
+    return prepareImages(inputs, async (input) =>
+      this.parts.preparer.prepare(await this.parts.decodeImage(input, signal)),
     );
-    const failed = results.findIndex((r) => r.status === 'rejected');
-    if (failed >= 0) {
-      const reason = (results[failed] as PromiseRejectedResult).reason as Error;
-      throw new InputError(
-        isMmrtError(reason) ? reason.code : 'IMAGE_DECODE_FAILED',
-        `image ${failed} (${describeInput(inputs[failed]!)}) could not be used: ${reason.message}`,
-        { index: failed, value: describeInput(inputs[failed]!) },
-        { cause: reason },
-      );
-    }
-    return results.map((r) => (r as PromiseFulfilledResult<PreparedImage>).value);
   }
 
   render(messages: readonly ChatMessage[]): string {
@@ -184,7 +174,7 @@ export class LlavaEngine {
     startedAt: number,
     preprocessMs: number,
     emit?: (row: number, delta: string) => void,
-  ): Promise<{ results: ChatResult[]; outcome: LoopOutcome }> {
+  ): Promise<{ results: ChatResult[]; outcome: LoopOutcome<KvCache> }> {
     const resolved = resolveGeneration(
       {
         ...options,
@@ -238,14 +228,15 @@ export class LlavaEngine {
       decoder,
       request: {
         batch,
-        embeds,
+        tokens: { kind: 'embeds', data: embeds },
         newLength: width,
         newMask,
-        ...(past ? { past: { cache: past, mask: new BigInt64Array(past.length).fill(1n) } } : {}),
+        cache: past ?? decoder.emptyCache(batch),
+        ...(past ? { pastMask: new BigInt64Array(past.length).fill(1n) } : {}),
         contextIds: rows.map((r) => r.plan.ids),
       },
       options: resolved,
-      embed: async (next) => (await this.embedder.embed(next, batch, 1)).data,
+      next: async (next) => ({ kind: 'embeds', data: (await this.embedder.embed(next, batch, 1)).data }),
       decode: (tokenIds) => this.parts.tokenizer.decode(tokenIds, true),
       startedAt,
       promptTokens: rows.map((r) => r.plan.ids.length),

@@ -5,8 +5,10 @@
  * encoder. The cache is bounded in bytes (ByteLru).
  */
 import type { Tensor } from 'onnxruntime-common';
-import { ByteLru, type CacheStats } from '../../cache/lru.js';
+import { EncoderCache } from '../../cache/encoder-cache.js';
+import type { CacheStats } from '../../cache/lru.js';
 import { ModelPackageError } from '../../errors.js';
+import type { FeatureVectors } from '../../generation/inputs-embeds.js';
 import type { OrtModule } from '../../host/host.js';
 import { stackBatch } from '../../media/processor.js';
 import type { Session } from '../../runtime/session.js';
@@ -15,12 +17,8 @@ import { packAnyresFeatures } from './anyres.js';
 import type { LlavaConfig } from './config.js';
 import type { PreparedImage } from './images.js';
 
-export interface ImageFeatures {
-  /** [count, hidden] float32. */
-  readonly data: Float32Array;
-  readonly count: number;
-  readonly hidden: number;
-}
+/** [count, hidden] float32 features of one image. */
+export type ImageFeatures = FeatureVectors;
 
 export interface VisionStats {
   /** Vision encoder runs (one run may encode several images). */
@@ -30,7 +28,7 @@ export interface VisionStats {
 }
 
 export class VisionFeatures {
-  private readonly cache: ByteLru<ImageFeatures> | undefined;
+  private readonly cache: EncoderCache<PreparedImage, ImageFeatures>;
   private encoderRuns = 0;
   private imagesEncoded = 0;
 
@@ -38,21 +36,21 @@ export class VisionFeatures {
     private readonly ort: OrtModule,
     private readonly session: () => Promise<Session>,
     private readonly config: LlavaConfig,
-    private readonly modelId: string,
+    modelId: string,
     cacheBytes: number,
     /** LLaVA-Next's learned image_newline vector, when the package provides it. */
     private readonly newline?: () => Promise<Float32Array | undefined>,
   ) {
-    this.cache =
-      cacheBytes > 0 ? new ByteLru<ImageFeatures>(cacheBytes, (f) => f.data.byteLength) : undefined;
+    this.cache = new EncoderCache(
+      modelId,
+      cacheBytes,
+      (f) => f.data.byteLength,
+      (images) => this.encode(images),
+    );
   }
 
   stats(): VisionStats {
-    return { encoderRuns: this.encoderRuns, imagesEncoded: this.imagesEncoded, cache: this.cache?.stats() };
-  }
-
-  private key(image: PreparedImage): string {
-    return `${this.modelId}\u0000${image.key}`;
+    return { encoderRuns: this.encoderRuns, imagesEncoded: this.imagesEncoded, cache: this.cache.stats() };
   }
 
   /**
@@ -62,28 +60,11 @@ export class VisionFeatures {
   async get(
     images: readonly PreparedImage[],
   ): Promise<{ features: ImageFeatures[]; cached: number; encoded: number }> {
-    const out: Array<ImageFeatures | undefined> = images.map((im) => this.cache?.get(this.key(im)));
-    const cached = out.filter(Boolean).length;
-    // The same picture twice in one request is encoded once.
-    const todo = new Map<string, number[]>();
-    images.forEach((im, i) => {
-      if (out[i]) return;
-      const list = todo.get(im.key) ?? [];
-      list.push(i);
-      todo.set(im.key, list);
-    });
-    const firsts = [...todo.values()].map((l) => l[0]!);
-    const encoded = await this.encode(firsts.map((i) => images[i]!));
-    firsts.forEach((i, j) => {
-      const f = encoded[j]!;
-      this.cache?.set(this.key(images[i]!), f);
-      for (const k of todo.get(images[i]!.key)!) out[k] = f;
-    });
-    return { features: out as ImageFeatures[], cached, encoded: firsts.length };
+    const { values, cached, encoded } = await this.cache.get(images);
+    return { features: values, cached, encoded };
   }
 
   private async encode(images: readonly PreparedImage[]): Promise<ImageFeatures[]> {
-    if (images.length === 0) return [];
     if (this.config.anyResolution) {
       const out: ImageFeatures[] = [];
       for (const im of images) out.push(await this.encodeAnyres(im));

@@ -7,7 +7,7 @@ import type { RgbImage } from '../../host/host.js';
 import { type ImageProcessor, type PixelTensor, stackBatch } from '../../media/processor.js';
 import { anyresFeatureCount, anyresTiles } from './anyres.js';
 import { type LlavaConfig, llavaFeatureCount } from './config.js';
-import { hashTensor } from './content-hash.js';
+import { hashTensor } from '../../cache/content-hash.js';
 
 export interface PreparedImage {
   /** Content hash of `pixels` (dims included): equal pixels, equal key. */

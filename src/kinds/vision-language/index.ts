@@ -16,7 +16,7 @@ export {
   llavaFeatureCount,
   readLlavaConfig,
 } from './config.js';
-export { hashTensor } from './content-hash.js';
+export { hashTensor } from '../../cache/content-hash.js';
 export { Conversation, type ConversationOptions } from './conversation.js';
 export type { ChatResult, ChatTimings } from './engine.js';
 export type { ImageFeatures, VisionStats } from './features.js';

@@ -4,15 +4,11 @@
  * tokenize; the image token is an added token, so expanding ids is the same thing).
  */
 import { InputError } from '../../errors.js';
+import type { FeatureSpan } from '../../generation/inputs-embeds.js';
 import type { TextTokenizer } from '../../text/tokenizer.js';
 
-export interface ImageSpan {
-  /** First prompt position of the image's features. */
-  readonly start: number;
-  readonly length: number;
-  /** Index into the request's images (prompt order). */
-  readonly image: number;
-}
+/** The prompt positions of one image's features. */
+export type ImageSpan = FeatureSpan;
 
 export interface PromptPlan {
   readonly text: string;
