@@ -14,7 +14,15 @@ export type ModelReference =
   | { readonly kind: 'shipped'; readonly name: ShippedModel };
 
 /** The tiny shapes-world models every mmrt package carries, named `mmrt:<name>`. */
-export const SHIPPED_MODELS = ['shapes-clip', 'shapes-vlm', 'shapes-llava-next'] as const;
+export const SHIPPED_MODELS = [
+  'shapes-clip',
+  'shapes-vlm',
+  'shapes-llava-next',
+  'shapes-blip',
+  'shapes-blip-vqa',
+  'shapes-blip2',
+  'shapes-xclip',
+] as const;
 export type ShippedModel = (typeof SHIPPED_MODELS)[number];
 const SHIPPED_PREFIX = 'mmrt:';
 

@@ -53,8 +53,8 @@ describe('mmrt caption', () => {
     }).length;
     console.info(`mmrt caption: ${right}/${files.length} name colour and shape`);
     expect(right / files.length).toBeGreaterThanOrEqual(0.95);
-    expect(lines[0]).toMatchObject({ finishReason: 'eos', imageFromCache: false });
-    expect(lines[0].usage.generatedTokens).toBeGreaterThan(0);
+    expect(lines[0]).toMatchObject({ finish_reason: 'stop', imageFromCache: false });
+    expect(lines[0].usage.completion_tokens).toBeGreaterThan(0);
   });
 
   it('streams one caption, continuing --prompt, with timings on stderr', async () => {
@@ -95,7 +95,7 @@ describe('mmrt ask with BLIP VQA and BLIP-2', () => {
     );
     const out = results.map((r) => JSON.parse(r.stdout));
     expect(out.map((o) => o.answer)).toEqual(asks.map((a) => a.want));
-    expect(out[0]).toMatchObject({ finishReason: 'eos', question: 'What color is the shape?' });
+    expect(out[0]).toMatchObject({ finish_reason: 'stop', question: 'What color is the shape?' });
   });
 
   it('a question to a captioning model, or to CLIP, is a typed error', async () => {
