@@ -149,9 +149,12 @@ export interface PipelineHost {
   resolve(id: string, options: PipelineOptions): LoadModelOptions;
 }
 
-/** A captioning model kind (issue: BLIP) provides this; `image-to-text` calls it. */
+/** What `image-to-text` needs of a captioning model (the image-to-text kind: BLIP, BLIP-2). */
 export interface CaptioningModel extends LoadedModel {
-  caption(images: readonly ImageInput[], options: GenerationOptions & { prompt?: string }): Promise<string[]>;
+  caption(
+    images: readonly ImageInput[],
+    options: GenerationOptions & { prompt?: string },
+  ): { readonly result: Promise<ReadonlyArray<{ readonly text: string }>> };
 }
 
 function isCaptioning(m: LoadedModel): m is CaptioningModel {
@@ -211,13 +214,10 @@ export function createPipeline(host: PipelineHost): PipelineFunction {
     if (!suits(task, loaded)) {
       const family = loaded.loader.package.family;
       await loaded.dispose();
-      throw new MmrtError(
-        'MODEL_UNSUPPORTED',
-        task === 'image-to-text'
-          ? `${model} is a ${family} model; image-to-text needs ${WHAT[task]}, and no captioning family runs in this mmrt yet (blip and blip2 are described and planned, not run)`
-          : `${model} is a ${family} model; ${task} needs ${WHAT[task]}`,
-        { value: family, valid: WHAT[task] },
-      );
+      throw new MmrtError('MODEL_UNSUPPORTED', `${model} is a ${family} model; ${task} needs ${WHAT[task]}`, {
+        value: family,
+        valid: WHAT[task],
+      });
     }
     options.progress_callback?.({ status: 'ready', task, model });
     const run = TASKS[task](loaded);
@@ -293,10 +293,11 @@ const TASKS: Readonly<Record<PipelineTask, (m: LoadedModel) => Runner>> = {
         );
         texts = results.map((r) => r.text);
       } else {
-        texts = await (m as CaptioningModel).caption(list, {
+        const results = await (m as CaptioningModel).caption(list, {
           ...generation,
           ...(options.prompt !== undefined && { prompt: options.prompt }),
-        });
+        }).result;
+        texts = results.map((r) => r.text);
       }
       const out = texts.map((t) => [{ generated_text: t.trim() }]);
       return batched ? out : out[0];

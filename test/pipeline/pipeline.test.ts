@@ -90,10 +90,26 @@ describe('tasks', () => {
     ]);
   });
 
-  it('image-to-text on a model that cannot caption is a typed error naming what is missing', async () => {
+  it('image-to-text with BLIP: its captions, with and without a prompt, one list per image', async () => {
+    const captioner = await pipeline('image-to-text', 'shapes-blip', cpu);
+    opened.push(captioner);
+    expect(await captioner(RED_CIRCLE)).toEqual([{ generated_text: 'a red circle' }]);
+    expect(await captioner([RED_CIRCLE, BLUE_TRIANGLE])).toEqual([
+      [{ generated_text: 'a red circle' }],
+      [{ generated_text: 'a blue triangle' }],
+    ]);
+    const [prompted] = (await captioner(RED_CIRCLE, { prompt: 'a picture of' })) as Array<{
+      generated_text: string;
+    }>;
+    expect(prompted!.generated_text).toMatch(/^a picture of /);
+  });
+
+  it('image-to-text on a model that cannot caption is a typed error naming what is needed', async () => {
     const err = await pipeline('image-to-text', 'shapes-clip', cpu).catch((e: unknown) => e);
     expect(isMmrtError(err) && err.code).toBe('MODEL_UNSUPPORTED');
-    expect((err as Error).message).toMatch(/no captioning family runs in this mmrt yet/);
+    expect((err as Error).message).toMatch(
+      /image-to-text needs a captioning model \(BLIP\) or a LLaVA-family model/,
+    );
   });
 
   it('image-text-to-text: a chat, a batch of chats, and (image, text)', async () => {

@@ -9,7 +9,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/kinds/vision-language/messages.js';
 import type { RunningServer } from '../../src/serve/node/index.js';
-import { disposeModels } from '../helpers/models.js';
+import { startServer } from '../../src/serve/node/index.js';
+import { disposeModels, tinyBlip } from '../helpers/models.js';
 import { maxAbsDiff } from '../shapes/reference.js';
 import {
   BLUE_TRIANGLE,
@@ -192,6 +193,38 @@ describe('POST /v1/classify and /v1/captions', () => {
         expect(Math.abs(l.score - expected[i]![j]!.score)).toBeLessThan(1e-6);
       });
     });
+  });
+
+  it('captions from a BLIP model equal the library, concurrent requests batched into shared runs', async () => {
+    const blip = await tinyBlip();
+    const captioning = await startServer({
+      models: [{ name: 'shapes-blip', instance: blip }],
+      listen: { port: 0 },
+      batching: { captions: { maxWaitMs: 400 } },
+    });
+    try {
+      const images = [RED_STAR, BLUE_TRIANGLE, GREEN_CIRCLE];
+      const expected = (await blip.caption(images).result).map((c) => c.text);
+      expect(expected).toEqual(['a red star', 'a blue triangle', 'a green circle']);
+      const api = client(captioning);
+      const answers = (await Promise.all(
+        images.map((im) => api.post('/captions', { body: { model: 'shapes-blip', input: dataUri(im) } })),
+      )) as Array<{ data: Array<{ text: string }>; usage: { completion_tokens: number } }>;
+      expect(answers.map((a) => a.data[0]!.text)).toEqual(expected);
+      expect(answers.every((a) => a.usage.completion_tokens > 0)).toBe(true);
+      const both = (await api.post('/captions', {
+        body: { input: [dataUri(RED_STAR), dataUri(GREEN_CIRCLE)], prompt: 'a picture of' },
+      })) as { data: Array<{ index: number; text: string }> };
+      const library = (await blip.caption([RED_STAR, GREEN_CIRCLE], { prompt: 'a picture of' }).result).map(
+        (c) => c.text,
+      );
+      expect(both.data.map((d) => d.text)).toEqual(library);
+      const batches = await metric(captioning, 'mmrt_batch_size_count', { task: 'captions' });
+      expect(batches).toBeGreaterThan(0);
+      expect(batches).toBeLessThan(4);
+    } finally {
+      await captioning.shutdown(1_000);
+    }
   });
 
   it('captions route by model kind: without an image-to-text model it says none serves it', async () => {

@@ -17,12 +17,12 @@ export interface Caption {
   readonly usage?: { readonly promptTokens?: number; readonly generatedTokens?: number };
 }
 
-/** What a captioning model offers: one caption per image, in order. */
+/** What a captioning model offers (the image-to-text kind's `caption`): one caption per image, in order. */
 export interface CaptioningModel extends LoadedModel {
   caption(
     images: readonly ImageInput[],
     options?: GenerationOptions & { readonly prompt?: string },
-  ): Promise<ReadonlyArray<Caption | string>>;
+  ): { readonly result: Promise<readonly Caption[]> };
 }
 
 export function isCaptioningModel(m: LoadedModel): m is CaptioningModel {
@@ -52,14 +52,14 @@ export class CaptionService {
         const out = await model.caption(
           jobs.map((j) => j.image),
           { ...jobs[0]!.options, signal },
-        );
+        ).result;
         if (out.length !== jobs.length) {
           throw new ServeError(
             'SESSION_RUN_FAILED',
             `${id} gave ${out.length} captions for ${jobs.length} images`,
           );
         }
-        return out.map((c) => ({ ok: true, value: typeof c === 'string' ? { text: c } : c }));
+        return out.map((c) => ({ ok: true, value: c }));
       },
     });
   }
