@@ -55,6 +55,20 @@ describe('usage errors exit 2 and say what was wrong', () => {
     [['embed', IMAGE, '-o', 'v.txt'], /--out "v\.txt" must end in \.npy or \.json/],
     [['index', IMAGE, '-o', 'photos.json'], /--out "photos\.json" must end in \.idx/],
     [['embed', IMAGE, '-o', '/nonexistent/dir/x.npy'], /the folder \/nonexistent\/dir does not exist/],
+    [['caption', IMAGE, '--batch-size', '0'], /--batch-size <n>' argument '0' is invalid/],
+    [['serve'], /serve needs at least one --model/],
+    [['serve', '--modle', 'x'], /unknown option '--modle'[\s\S]*Did you mean --model\?/],
+    [
+      ['serve', '-m', 'x', '--port', 'abc'],
+      /'-p, --port <n>' argument 'abc' is invalid\. must be an integer from 0 to 65535/,
+    ],
+    [['serve', '-m', 'x', '--session-threads', 'gpu'], /must be one of main, worker/],
+    [
+      ['quantize', 'models/shapes-clip', '--precision', 'fp12'],
+      /'--precision <list>' argument 'fp12' is invalid/,
+    ],
+    [['quantize', 'models/shapes-clip', '--block-size', '3'], /'--block-size <n>' argument '3' is invalid/],
+    [['quantize', 'models/shapes-clip', '--external-data', 'maybe'], /must be one of auto, always, never/],
   ])('mmrt %j', async (args, message) => {
     const r = await mmrt(...args);
     expect(r.code).toBe(2);

@@ -78,13 +78,35 @@ describe('mmrt video-classify', () => {
     expect(r.stderr).toMatch(/mmrt: .*bad\.mp4: .*not a video.*\[VIDEO_DECODE_FAILED\]/);
   }, 60_000);
 
-  it('checks --labels and --sampling before loading anything', async () => {
+  it('checks its options before loading anything: usage errors exit 2 and name the option', async () => {
     const r = await mmrt(['video-classify', files[0]!, '--labels', ' , ']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/--labels needs at least one/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/video-classify needs labels.*\[INPUT_INVALID\]/);
     const s = await mmrt(['video-classify', files[0]!, '--labels', 'a,b', '--sampling', 'random']);
-    expect(s.code).toBe(1);
-    expect(s.stderr).toMatch(/--sampling "random" is not a strategy .*\[INPUT_INVALID\]/);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/--sampling.*"random" is not a strategy/);
+    // A misspelt option is named, before any complaint about the options it was meant to be.
+    const typo = await mmrt(['video-classify', files[0]!, '--labls', 'a,b']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown option '--labls'/);
+    for (const bad of [
+      ['--top-k', 'abc'],
+      ['--top-k', '0'],
+      ['--frames', '-3'],
+      ['--segment-seconds', '0'],
+      ['--timeout', 'soon'],
+    ]) {
+      const x = await mmrt(['video-classify', files[0]!, '--labels', 'a,b', ...bad]);
+      expect(x.code, bad.join(' ')).toBe(2);
+      expect(x.stderr, bad.join(' ')).toMatch(new RegExp(`option '[^']*${bad[0]}`));
+    }
+    const json = await mmrt(['video-classify', files[0]!, '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout).error.code).toBe('INPUT_INVALID');
+    const missing = await mmrt(['video-search', '-i', join(dir, 'no-such.idx'), '-q', 'a']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such\.idx.*\[INPUT_NOT_FOUND\]/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('says which Debian package to install when ffmpeg is missing', async () => {

@@ -3,26 +3,26 @@
  * written beside the originals (the hub's file names), each checked in ONNX Runtime before it
  * is kept, with a progress bar on stderr and one line (or one JSON object) per variant.
  */
-import type { Command } from 'commander';
-import { ConfigError } from '../../errors.js';
+import { type Command, InvalidArgumentError } from 'commander';
 import { type QuantizeProgress, quantizeModel } from '../../node/quantize.js';
 import { parseByteSize } from '../../platform/bytes.js';
 import { DEFAULT_QUANTIZE_PRECISIONS, parseQuantizePrecisions } from '../../quantize/options.js';
 import { summarize } from '../../quantize/report.js';
 import { formatBytes } from '../format.js';
 import { progressBar } from '../progress.js';
+import { choiceArg, intArg } from '../usage.js';
 
 interface QuantizeCliOptions {
-  precision: string;
+  precision: ReturnType<typeof parseQuantizePrecisions>;
   components?: string;
   excludeNodes?: string;
   excludeOps?: string;
-  blockSize?: string;
-  accuracyLevel?: string;
+  blockSize: number;
+  accuracyLevel?: number;
   perTensor?: boolean;
   gather: boolean;
-  externalData: string;
-  chunkSize?: string;
+  externalData: 'auto' | 'always' | 'never';
+  chunkSize?: number;
   force?: boolean;
   json?: boolean;
 }
@@ -33,27 +33,24 @@ const list = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function integer(name: string, v: string | undefined, valid: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) {
-    throw new ConfigError('CONFIG_INVALID_VALUE', `--${name} "${v}" is not an integer (${valid})`, {
-      value: v,
-      valid,
-    });
-  }
+/** A value the quantizer's own parser refuses is a usage error (exit 2) naming the option. */
+function parsed<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+function byteSize(v: string): number {
+  const n = parseByteSize(v);
+  if (n === undefined || !(n > 0)) throw new InvalidArgumentError('must be a size like 500MB or 2GiB');
   return n;
 }
 
-function externalDataOption(v: string): boolean | 'auto' {
-  if (v === 'auto') return 'auto';
-  if (v === 'always') return true;
-  if (v === 'never') return false;
-  throw new ConfigError('CONFIG_INVALID_VALUE', `--external-data "${v}" is not auto, always or never`, {
-    value: v,
-    valid: ['auto', 'always', 'never'],
-  });
-}
+const EXTERNAL_DATA = { auto: 'auto', always: true, never: false } as const;
 
 export function registerQuantize(program: Command): void {
   program
@@ -65,33 +62,38 @@ export function registerQuantize(program: Command): void {
     .option(
       '--precision <list>',
       'precisions to write: fp16, q8, int8, uint8, q4, q4f16',
-      DEFAULT_QUANTIZE_PRECISIONS.join(','),
+      parsed(parseQuantizePrecisions),
+      parseQuantizePrecisions(DEFAULT_QUANTIZE_PRECISIONS.join(',')),
     )
     .option('--components <list>', 'components to convert (default: every one with an fp32 file)')
     .option('--exclude-nodes <list>', 'node names to leave as they are')
     .option('--exclude-ops <list>', 'op types to leave as they are (e.g. Gather,Conv)')
-    .option('--block-size <n>', 'q4: weights per 4-bit block (16-256, a power of two)', '32')
-    .option('--accuracy-level <n>', 'q4: MatMulNBits accuracy_level (0-4; 4 computes in int8 on CPU)')
+    .option('--block-size <n>', 'q4: weights per 4-bit block (16-256, a power of two)', intArg(16, 256), 32)
+    .option(
+      '--accuracy-level <n>',
+      'q4: MatMulNBits accuracy_level (0-4; 4 computes in int8 on CPU)',
+      intArg(0, 4),
+    )
     .option('--per-tensor', 'q8: one scale per weight instead of one per output channel')
     .option('--no-gather', 'leave embedding lookups (Gather on a weight table) in float')
-    .option('--external-data <mode>', 'auto (over 2 GiB, or when the source has it), always, never', 'auto')
+    .option(
+      '--external-data <mode>',
+      'auto (over 2 GiB, or when the source has it), always, never',
+      choiceArg(['auto', 'always', 'never'] as const),
+      'auto',
+    )
     .option(
       '--chunk-size <bytes>',
       'largest external data file (e.g. 2GB; later chunks are _data_1, _data_2, ...)',
+      byteSize,
     )
     .option('--force', 'replace variants that exist already')
     .option('--json', 'print one JSON object with every variant and its report')
     .action(async (model: string, opts: QuantizeCliOptions) => {
-      const precisions = parseQuantizePrecisions(opts.precision);
-      const chunk = opts.chunkSize === undefined ? undefined : parseByteSize(opts.chunkSize);
-      if (opts.chunkSize !== undefined && chunk === undefined) {
-        throw new ConfigError('CONFIG_INVALID_VALUE', `--chunk-size "${opts.chunkSize}" is not a size`, {
-          value: opts.chunkSize,
-          valid: 'a byte count or a size like 500MB, 2GiB',
-        });
-      }
-      const blockSize = integer('block-size', opts.blockSize, '16, 32, 64, 128 or 256');
-      const accuracyLevel = integer('accuracy-level', opts.accuracyLevel, '0 to 4');
+      const precisions = opts.precision;
+      const chunk = opts.chunkSize;
+      const blockSize = opts.blockSize;
+      const accuracyLevel = opts.accuracyLevel;
       const components = list(opts.components);
       const nodes = list(opts.excludeNodes);
       const ops = list(opts.excludeOps);
@@ -106,7 +108,7 @@ export function registerQuantize(program: Command): void {
           ...(accuracyLevel !== undefined && { accuracyLevel: accuracyLevel as 0 }),
           ...(opts.perTensor && { perChannel: false }),
           gather: opts.gather,
-          externalData: externalDataOption(opts.externalData),
+          externalData: EXTERNAL_DATA[opts.externalData],
           ...(chunk !== undefined && { maxChunkBytes: chunk }),
           ...(opts.force && { force: true }),
           onProgress: (e: QuantizeProgress) => bar.update(Math.round(e.overallPercent * 10), 1000),

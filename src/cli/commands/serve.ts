@@ -3,38 +3,29 @@
  * docs/serve.md). Logs go to stderr; SIGTERM or Ctrl-C drains in-flight requests and exits.
  */
 import type { Command } from 'commander';
-import { InputError } from '../../errors.js';
 import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
+import { choiceArg, intArg, usageError } from '../usage.js';
 
 interface ServeCliOptions extends PlatformCliOptions {
-  model: string[];
+  model?: string[];
   host: string;
-  port: string;
+  port: number;
   apiKey?: string;
-  threads?: string;
-  sessionThreads: string;
+  threads?: number;
+  sessionThreads: 'main' | 'worker';
   batching: boolean;
-  maxBatchSize?: string;
-  maxWaitMs?: string;
-  maxQueue?: string;
-  requestTimeout?: string;
-  maxBodyBytes?: string;
-  maxImageBytes?: string;
-  maxImagePixels?: string;
-  maxImages?: string;
+  maxBatchSize?: number;
+  maxWaitMs?: number;
+  maxQueue?: number;
+  requestTimeout?: number;
+  maxBodyBytes?: number;
+  maxImageBytes?: number;
+  maxImagePixels?: number;
+  maxImages?: number;
   allowImageHost?: string[];
   allowPrivateNetworks?: boolean;
-  prefixCacheBytes?: string;
-  shutdownDeadline?: string;
-}
-
-function int(flag: string, v: string | undefined, min = 0): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n >= min)) {
-    throw new InputError('INPUT_INVALID', `${flag} must be an integer >= ${min}, got "${v}"`, { value: v });
-  }
-  return n;
+  prefixCacheBytes?: number;
+  shutdownDeadline?: number;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -52,80 +43,78 @@ export function registerServe(program: Command): void {
     program
       .command('serve')
       .description('serve models over an OpenAI-compatible HTTP API (embeddings, chat, classify, captions)')
-      .requiredOption('-m, --model <path|name=path>', 'a model to serve (repeatable)', collect)
+      .option('-m, --model <path|name=path>', 'a model to serve (repeatable)', collect)
       .option('--host <address>', 'address to listen on (127.0.0.1: this machine only)', '127.0.0.1')
-      .option('-p, --port <n>', 'port (0: a free one)', '8000')
+      .option('-p, --port <n>', 'port, 0-65535 (0: a free one)', intArg(0, 65535), 8000)
       .option('--api-key <key>', 'require Authorization: Bearer <key> on /v1/* (default: $MMRT_API_KEY)')
-      .option('--threads <n>', 'intra-op threads per session')
+      .option('--threads <n>', 'intra-op threads per session, 1-1024', intArg(1, 1024))
       .option(
         '--session-threads <where>',
         "'main' (default) or 'worker': sessions in worker threads keep the event loop free while models run (inputs are copied)",
+        choiceArg(['main', 'worker'] as const),
         'main',
       )
       .option('--no-batching', 'run every request alone (dynamic batching off)')
-      .option('--max-batch-size <n>', 'items per batch (every task)')
-      .option('--max-wait-ms <ms>', 'how long a batch waits to fill (every task)')
-      .option('--max-queue <n>', 'items waiting per model and task before 429 (every task)')
-      .option('--request-timeout <ms>', 'cancel requests running longer (default 120000)')
-      .option('--max-body-bytes <n>', 'largest request body (default 16 MiB)')
-      .option('--max-image-bytes <n>', 'largest encoded image (default 16 MiB)')
-      .option('--max-image-pixels <n>', 'most pixels per image (default 25000000)')
-      .option('--max-images <n>', 'most images per request (default 64)')
+      .option('--max-batch-size <n>', 'items per batch (every task)', intArg(1))
+      .option('--max-wait-ms <ms>', 'how long a batch waits to fill (every task)', intArg(0))
+      .option('--max-queue <n>', 'items waiting per model and task before 429 (every task)', intArg(1))
+      .option('--request-timeout <ms>', 'cancel requests running longer (default 120000)', intArg(1))
+      .option('--max-body-bytes <n>', 'largest request body (default 16 MiB)', intArg(1))
+      .option('--max-image-bytes <n>', 'largest encoded image (default 16 MiB)', intArg(1))
+      .option('--max-image-pixels <n>', 'most pixels per image (default 25000000)', intArg(1))
+      .option('--max-images <n>', 'most images per request (default 64)', intArg(1))
       .option(
         '--allow-image-host <host>',
         'fetch image URLs from this host (repeatable; *.example.com)',
         collect,
       )
       .option('--allow-private-networks', 'let allowed host names resolve to private addresses')
-      .option('--prefix-cache-bytes <n>', 'memory for chat KV prefixes kept between turns (default 256 MiB)')
+      .option(
+        '--prefix-cache-bytes <n>',
+        'memory for chat KV prefixes kept between turns (default 256 MiB)',
+        intArg(0),
+      )
       .option(
         '--shutdown-deadline <ms>',
         'how long in-flight requests may finish after SIGTERM (default 30000)',
+        intArg(0),
       ),
   ).action(async (opts: ServeCliOptions) => {
-    const { platform, config, candidates } = readPlatformOptions(opts);
-    const threads = int('--threads', opts.threads, 1);
-    const modelConfig = { ...config, ...(threads ? { numThreads: threads } : {}) };
-    const batch = {
-      maxBatchSize: int('--max-batch-size', opts.maxBatchSize, 1),
-      maxWaitMs: int('--max-wait-ms', opts.maxWaitMs),
-      maxQueue: int('--max-queue', opts.maxQueue, 1),
-    };
-    if (opts.sessionThreads !== 'main' && opts.sessionThreads !== 'worker') {
-      throw new InputError(
-        'INPUT_INVALID',
-        `--session-threads must be main or worker, got "${opts.sessionThreads}"`,
-        {
-          value: opts.sessionThreads,
-          valid: ['main', 'worker'],
-        },
-      );
+    // Checked here, not by commander: an unknown option (a misspelt --model) is named first.
+    if (!opts.model || opts.model.length === 0) {
+      throw usageError('serve needs at least one --model <path|name=path>', {
+        valid: 'e.g. --model mmrt:shapes-clip',
+      });
     }
+    const models = opts.model;
+    const { platform, config, candidates } = readPlatformOptions(opts);
+    const modelConfig = { ...config, ...(opts.threads ? { numThreads: opts.threads } : {}) };
+    const batch = { maxBatchSize: opts.maxBatchSize, maxWaitMs: opts.maxWaitMs, maxQueue: opts.maxQueue };
     const { startServer } = await import('../../serve/node/index.js');
     const log = (line: string) => process.stderr.write(`mmrt serve: ${line}\n`);
     const running = await startServer({
-      models: opts.model.map((m) => ({
+      models: models.map((m) => ({
         ...modelSpec(m),
         platform,
         config: modelConfig,
         ...(candidates ? { candidates } : {}),
       })),
-      listen: { host: opts.host, port: int('--port', opts.port) ?? 8000 },
+      listen: { host: opts.host, port: opts.port },
       auth: { apiKey: opts.apiKey ?? process.env.MMRT_API_KEY },
       batching: opts.batching ? batch : false,
       limits: {
-        requestTimeoutMs: int('--request-timeout', opts.requestTimeout, 1),
-        maxBodyBytes: int('--max-body-bytes', opts.maxBodyBytes, 1),
-        maxImageBytes: int('--max-image-bytes', opts.maxImageBytes, 1),
-        maxImagePixels: int('--max-image-pixels', opts.maxImagePixels, 1),
-        maxImagesPerRequest: int('--max-images', opts.maxImages, 1),
+        requestTimeoutMs: opts.requestTimeout,
+        maxBodyBytes: opts.maxBodyBytes,
+        maxImageBytes: opts.maxImageBytes,
+        maxImagePixels: opts.maxImagePixels,
+        maxImagesPerRequest: opts.maxImages,
       },
       imageUrls: {
         allowHosts: opts.allowImageHost ?? [],
         allowPrivateNetworks: opts.allowPrivateNetworks === true,
       },
-      chat: { prefixCache: { maxBytes: int('--prefix-cache-bytes', opts.prefixCacheBytes) } },
-      shutdown: { deadlineMs: int('--shutdown-deadline', opts.shutdownDeadline) },
+      chat: { prefixCache: { maxBytes: opts.prefixCacheBytes } },
+      shutdown: { deadlineMs: opts.shutdownDeadline },
       host: { sessionThreads: opts.sessionThreads },
       handleSignals: true,
       onLog: log,

@@ -3,26 +3,27 @@
  * object per video per line with --json), a progress bar per video and warnings to stderr. A
  * video that cannot be read costs its own line (and exit code 1), not the run.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
-import { InputError, isMmrtError } from '../../errors.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { isMmrtError } from '../../errors.js';
 import type { VideoCallOptions, VideoProgress, XclipModel } from '../../kinds/video-text/model.js';
 import { VideoIndex } from '../../kinds/video-text/video-index.js';
 import { type FrameCount, type FrameSampling, frameCount } from '../../media/frame-sampling.js';
 import { loadXclip } from '../../node/index.js';
+import { readFileInput, writeFileOutput } from '../files.js';
 import { DEFAULT_XCLIP_MODEL } from '../paths.js';
 import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
+import { choiceArg, intArg, numberArg, usageError } from '../usage.js';
 
 interface VideoCliOptions extends PlatformCliOptions {
   model: string;
   quiet?: boolean;
   json?: boolean;
-  frames?: string;
-  sampling?: string;
-  segmentSeconds?: string;
+  frames?: FrameCount;
+  sampling?: FrameSampling;
+  segmentSeconds?: number;
   sequential?: boolean;
-  timeout?: string;
+  timeout?: number;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -33,6 +34,26 @@ function collect(value: string, previous: string[] = []): string[] {
       .map((s) => s.trim())
       .filter(Boolean),
   ];
+}
+
+/** `--frames`: a count or low/medium/high, checked as the model would check it (usage error: exit 2). */
+function framesArg(value: string): FrameCount {
+  const frames = (/^\d+$/.test(value) ? Number(value) : value) as FrameCount;
+  try {
+    frameCount(frames);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
+  return frames;
+}
+
+/** `--sampling` parsed for commander: a bad strategy is a usage error (exit 2) naming the option. */
+function samplingArg(value: string): FrameSampling {
+  try {
+    return parseSampling(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** `uniform`, `keyframes`, `stride:N[:OFFSET]`, `fps:RATE[:OFFSET]`. */
@@ -48,7 +69,7 @@ export function parseSampling(value: string): FrameSampling {
           ? { strategy: 'fps', fps: num(a) ?? Number.NaN, ...(b !== undefined && { offset: num(b)! }) }
           : undefined;
   if (!s) {
-    throw new InputError('INPUT_INVALID', `--sampling "${value}" is not a strategy`, {
+    throw usageError(`--sampling "${value}" is not a strategy`, {
       value,
       valid: ['uniform', 'keyframes', 'stride:N[:OFFSET]', 'fps:RATE[:OFFSET_SECONDS]'],
     });
@@ -57,39 +78,17 @@ export function parseSampling(value: string): FrameSampling {
 }
 
 function callOptions(opts: VideoCliOptions): VideoCallOptions {
-  const frames =
-    opts.frames === undefined ? undefined : /^\d+$/.test(opts.frames) ? Number(opts.frames) : opts.frames;
-  if (frames !== undefined) frameCount(frames as FrameCount);
-  const seconds = opts.segmentSeconds === undefined ? undefined : Number(opts.segmentSeconds);
-  if (seconds !== undefined && !(seconds > 0)) {
-    throw new InputError(
-      'INPUT_INVALID',
-      `--segment-seconds must be a positive number, got "${opts.segmentSeconds}"`,
-      {
-        value: opts.segmentSeconds,
-      },
-    );
-  }
   return {
-    ...(frames !== undefined && { frames: frames as FrameCount }),
-    ...(opts.sampling && { sampling: parseSampling(opts.sampling) }),
-    ...(seconds !== undefined && { segments: { seconds } }),
+    ...(opts.frames !== undefined && { frames: opts.frames }),
+    ...(opts.sampling && { sampling: opts.sampling }),
+    ...(opts.segmentSeconds !== undefined && { segments: { seconds: opts.segmentSeconds } }),
     ...(opts.sequential && { parallelSegments: false }),
   };
 }
 
 async function openXclip(opts: VideoCliOptions): Promise<XclipModel> {
   const { platform, config, candidates } = readPlatformOptions(opts);
-  const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout) * 1000;
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-    throw new InputError(
-      'INPUT_INVALID',
-      `--timeout must be a positive number of seconds, got "${opts.timeout}"`,
-      {
-        value: opts.timeout,
-      },
-    );
-  }
+  const timeoutMs = opts.timeout === undefined ? undefined : opts.timeout * 1000;
   return loadXclip({
     model: opts.model,
     platform,
@@ -105,11 +104,27 @@ async function openXclip(opts: VideoCliOptions): Promise<XclipModel> {
 function addCommon(cmd: Command): Command {
   return addPlatformOptions(cmd)
     .option('-m, --model <path|org/name>', 'X-CLIP model folder or hub id', DEFAULT_XCLIP_MODEL)
-    .option('--frames <n>', 'frames per clip: a number or low/medium/high (default: the model plan)')
-    .option('--sampling <strategy>', 'uniform (default), keyframes, stride:N[:OFFSET], fps:RATE[:OFFSET]')
-    .option('--segment-seconds <s>', 'longest temporal segment of a long video (default 10)')
+    .option(
+      '--frames <n>',
+      'frames per clip: a number or low/medium/high (default: the model plan)',
+      framesArg,
+    )
+    .option(
+      '--sampling <strategy>',
+      'uniform (default), keyframes, stride:N[:OFFSET], fps:RATE[:OFFSET]',
+      samplingArg,
+    )
+    .option(
+      '--segment-seconds <s>',
+      'longest temporal segment of a long video, > 0 (default 10)',
+      numberArg(0, Number.POSITIVE_INFINITY, true),
+    )
     .option('--sequential', 'decode and encode one segment at a time (no parallel segments)')
-    .option('--timeout <s>', 'time limit of each probe/decode step in seconds (default 120)')
+    .option(
+      '--timeout <s>',
+      'time limit of each probe/decode step in seconds, > 0 (default 120)',
+      numberArg(0, Number.POSITIVE_INFINITY, true),
+    )
     .option('--quiet', 'no warnings on stderr')
     .option('--json', 'one JSON object per video per line');
 }
@@ -158,20 +173,24 @@ export function registerVideo(program: Command): void {
       .command('video-classify')
       .description('zero-shot classify videos against labels (X-CLIP)')
       .argument('<videos...>', 'video files or URLs')
-      .requiredOption('-l, --labels <list>', 'comma-separated labels (repeatable)', collect)
+      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', collect)
       .option('-t, --template <text>', 'prompt template, {} is the label', '{}')
-      .option('-k, --top <n>', 'labels to show per video', '3'),
+      .option('-k, --top-k <n>', 'labels to show per video (default 3)', intArg(1)),
   ).action(
-    async (videos: string[], opts: VideoCliOptions & { labels: string[]; template: string; top: string }) => {
-      if (opts.labels.length === 0) {
-        throw new InputError(
-          'INPUT_INVALID',
-          '--labels needs at least one non-empty label, e.g. --labels "cooking,running"',
+    async (
+      videos: string[],
+      opts: VideoCliOptions & { labels?: string[]; template: string; topK?: number },
+    ) => {
+      // Checked here, not by commander: an unknown option (a misspelt --labels) is named first.
+      if (!opts.labels || opts.labels.length === 0) {
+        throw usageError(
+          'video-classify needs labels: --labels "a red shape moving left,a blue shape moving up"',
           {
             value: opts.labels,
           },
         );
       }
+      const labels = opts.labels;
       const call = callOptions(opts);
       const model = await openXclip(opts);
       const bars = videoBars();
@@ -179,12 +198,12 @@ export function registerVideo(program: Command): void {
       try {
         for (const video of videos) {
           try {
-            const r = await model.rankTexts(video, opts.labels, {
+            const r = await model.rankTexts(video, labels, {
               ...call,
               template: opts.template,
               onProgress: bars.track(video),
             });
-            const top = r.labels.slice(0, Number(opts.top) || r.labels.length);
+            const top = r.labels.slice(0, opts.topK ?? 3);
             out(
               opts.json
                 ? JSON.stringify({
@@ -215,12 +234,14 @@ export function registerVideo(program: Command): void {
       .command('video-index')
       .description('build a video search index (per video and per temporal segment)')
       .argument('<videos...>', 'video files or URLs')
-      .requiredOption('-o, --out <file>', 'index file to write')
+      .option('-o, --out <file>', 'index file to write')
       .option('--append', 'add to an existing index file'),
-  ).action(async (videos: string[], opts: VideoCliOptions & { out: string; append?: boolean }) => {
+  ).action(async (videos: string[], opts: VideoCliOptions & { out?: string; append?: boolean }) => {
+    if (!opts.out) throw usageError('video-index needs --out <file>: the index file to write');
+    const outFile = opts.out;
     const call = callOptions(opts);
     const index = opts.append
-      ? VideoIndex.deserialize(new Uint8Array(await readFile(opts.out)))
+      ? VideoIndex.deserialize(new Uint8Array(await readFileInput('--out', outFile)))
       : new VideoIndex(opts.model);
     const model = await openXclip(opts);
     const bars = videoBars();
@@ -238,9 +259,9 @@ export function registerVideo(program: Command): void {
       bars.stop();
       await model.dispose();
     }
-    await writeFile(opts.out, index.serialize());
+    await writeFileOutput('--out', outFile, index.serialize());
     const segments = index.rows('segment').length;
-    process.stderr.write(`index ${opts.out}: ${index.size} videos, ${segments} segments, ${index.dim}-d\n`);
+    process.stderr.write(`index ${outFile}: ${index.size} videos, ${segments} segments, ${index.dim}-d\n`);
     if (failed > 0) process.exitCode = 1;
   });
 
@@ -248,34 +269,42 @@ export function registerVideo(program: Command): void {
     program
       .command('video-search')
       .description('search an index built by `mmrt video-index` with a text')
-      .requiredOption('-i, --index <file>', 'index file')
-      .requiredOption('-q, --query <text>', 'text query')
-      .option('-k, --top <n>', 'results', '5')
-      .option('--level <level>', "'video' (default) or 'segment'", 'video'),
-  ).action(async (opts: VideoCliOptions & { index: string; query: string; top: string; level: string }) => {
-    const k = Number(opts.top);
-    if (!(Number.isInteger(k) && k >= 1)) {
-      throw new InputError('INPUT_INVALID', `--top must be a positive integer, got "${opts.top}"`, {
-        value: opts.top,
-      });
-    }
-    const index = VideoIndex.deserialize(new Uint8Array(await readFile(opts.index)));
-    const model = await openXclip(opts);
-    try {
-      const hits = await model.searchVideos(index, opts.query, {
-        k,
-        level: opts.level as 'video' | 'segment',
-      });
-      for (const h of hits) {
-        const span = h.startSec !== undefined ? ` [${h.startSec.toFixed(2)}-${h.endSec!.toFixed(2)} s]` : '';
-        out(
-          opts.json
-            ? JSON.stringify({ video: h.id, score: h.score, startSec: h.startSec, endSec: h.endSec })
-            : `${h.score.toFixed(4)}  ${h.id}${span}`,
-        );
+      .option('-i, --index <file>', 'index file')
+      .option('-q, --query <text>', 'text query')
+      .option('-k, --top-k <n>', 'results (default 5)', intArg(1))
+      .option(
+        '--level <level>',
+        "'video' (default) or 'segment'",
+        choiceArg(['video', 'segment'] as const),
+        'video',
+      ),
+  ).action(
+    async (
+      opts: VideoCliOptions & { index?: string; query?: string; topK?: number; level: 'video' | 'segment' },
+    ) => {
+      if (!opts.index)
+        throw usageError('video-search needs --index <file>: an index built by `mmrt video-index`');
+      if (!opts.query) throw usageError('video-search needs --query <text>');
+      const k = opts.topK ?? 5;
+      const index = VideoIndex.deserialize(new Uint8Array(await readFileInput('--index', opts.index)));
+      const model = await openXclip(opts);
+      try {
+        const hits = await model.searchVideos(index, opts.query, {
+          k,
+          level: opts.level,
+        });
+        for (const h of hits) {
+          const span =
+            h.startSec !== undefined ? ` [${h.startSec.toFixed(2)}-${h.endSec!.toFixed(2)} s]` : '';
+          out(
+            opts.json
+              ? JSON.stringify({ video: h.id, score: h.score, startSec: h.startSec, endSec: h.endSec })
+              : `${h.score.toFixed(4)}  ${h.id}${span}`,
+          );
+        }
+      } finally {
+        await model.dispose();
       }
-    } finally {
-      await model.dispose();
-    }
-  });
+    },
+  );
 }
