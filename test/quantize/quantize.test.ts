@@ -230,7 +230,7 @@ describe('mmrt quantize', () => {
   const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mmrt.js');
   const env = { ...process.env, MMRT_FROM_SOURCE: '1' };
 
-  it('writes the variants and prints them as JSON; bad flags are typed errors with exit code 1', async () => {
+  it('writes the variants and prints them as JSON; a bad flag is a usage error (exit code 2)', async () => {
     const dir = await copyOf('shapes-vlm');
     const { stdout } = await run(
       'node',
@@ -242,9 +242,10 @@ describe('mmrt quantize', () => {
       'onnx/embed_tokens_quantized.onnx',
     ]);
     const bad = await run('node', [BIN, 'quantize', dir, '--precision', 'q3'], { env }).catch((e) => e);
-    expect(bad.code).toBe(1);
+    // A value the option cannot take is a usage error (exit 2) naming the option.
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
-      /"q3" is not a precision the quantizer writes \(did you mean "q8"\?\).*\[CONFIG_INVALID_VALUE\]/,
+      /option '--precision <list>' argument 'q3' is invalid\. "q3" is not a precision the quantizer writes \(did you mean "q8"\?\)/,
     );
   });
 });
