@@ -41,7 +41,8 @@ await Promise.all([
     external,
   }),
   // mmrt/web: the web host entry and the worker script, for the app's bundler (onnxruntime-web
-  // stays external: the app serves its .mjs/.wasm, see README "In the browser").
+  // stays external: the app serves its .mjs/.wasm, see README "In the browser"). mediabunny is
+  // bundled, not a dependency: pure TypeScript, and only its demuxers for browser video are kept.
   build({
     entryPoints: { 'web/index': 'src/web/index.ts', 'web/worker': 'src/web/worker.ts' },
     bundle: true,

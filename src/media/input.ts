@@ -10,8 +10,8 @@ import type { DecodeHint, ResampleMode } from './processor.js';
 
 /**
  * A browser's own image objects, as structural types (the core has no DOM): `Blob`/`File`,
- * `ImageBitmap`, `ImageData`, `HTMLImageElement`, `HTMLCanvasElement`/`OffscreenCanvas`. Only
- * the web host decodes them; the others refuse them with a typed error.
+ * `ImageBitmap`, `ImageData`, `HTMLImageElement`, `HTMLCanvasElement`/`OffscreenCanvas`. The web
+ * host decodes them all; Node decodes `Blob`/`File` (it has them) and refuses the rest, typed.
  */
 export type BrowserImage =
   | { readonly size: number; readonly type: string; arrayBuffer(): Promise<ArrayBuffer> }

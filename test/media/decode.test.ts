@@ -40,6 +40,18 @@ describe('decodeImage inputs', () => {
     }
   });
 
+  it('decodes a Blob and a File, and holds them to the byte cap before reading them', async () => {
+    const blob = new Blob([pngBytes], { type: 'image/png' });
+    expect(diff(await decodeImage(blob), tinyDecoded).max).toBe(0);
+    const file = new File([pngBytes], 'upload.png', { type: 'image/png' });
+    expect(diff(await decodeImage(file), tinyDecoded).max).toBe(0);
+    const big = await rejection(decodeImage(file, { maxBytes: 10 }));
+    expect(big.code).toBe('IMAGE_TOO_LARGE');
+    expect(big.message).toContain('upload.png');
+    const junk = await rejection(decodeImage(new Blob(['not an image'])));
+    expect(junk.code).toBe('IMAGE_DECODE_FAILED');
+  });
+
   it('decodes base64 and percent-encoded data: URLs', async () => {
     const b64 = `data:image/png;base64,${pngBytes.toString('base64')}`;
     expect(diff(await decodeImage(b64), tinyDecoded).max).toBe(0);

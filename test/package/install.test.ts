@@ -9,6 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { build as esbuild } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -125,5 +126,23 @@ describe('the packed package in a fresh project', () => {
       /cpu \[\s*'onnx\/vision_encoder\.onnx',\s*'onnx\/embed_tokens\.onnx',\s*'onnx\/decoder_model_merged\.onnx'\s*\]/,
     );
     expect(stdout).toMatch(/\[\s*\{ score: [\d.e-]+, label: 'red circle' \},/);
+
+    // 5. a browser bundler resolving 'mmrt' gets the web entry (no Node module in the bundle);
+    // onnxruntime-web is the app's optional peer, not installed here.
+    await writeFile(join(app, 'web.ts'), "export { loadClip, webHost } from 'mmrt';\n");
+    const bundled = await esbuild({
+      absWorkingDir: app,
+      entryPoints: ['web.ts'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      external: ['onnxruntime-web'],
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(bundled.metafile.inputs);
+    expect(inputs).toContain('node_modules/mmrt/dist/web/index.js');
+    expect(inputs.filter((f) => /onnxruntime-node|sharp|node_modules\/mmrt\/dist\/node/.test(f))).toEqual([]);
   }, 240_000); // pack (a build: ~30 s of it on 2 busy cores), install ~15 s, typecheck, run
 });

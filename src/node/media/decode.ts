@@ -17,10 +17,17 @@ import { open } from 'node:fs/promises';
 import sharp from 'sharp';
 import { InputError, isMmrtError } from '../../errors.js';
 import type { ImageDecodeOptions, RgbImage } from '../../host/host.js';
-import type { ImageInput } from '../../media/input.js';
+import { describeInput, type ImageInput } from '../../media/input.js';
 import { assertRawPixels, cmykToRgb, type RawPixels, toRgb } from '../../media/pixels.js';
 import type { DecodeHint } from '../../media/processor.js';
-import { checkFile, checkLimit, type EncodedImage, resolveImageSource } from './source.js';
+import {
+  checkBytes,
+  checkFile,
+  checkLimit,
+  DEFAULT_MAX_BYTES,
+  type EncodedImage,
+  resolveImageSource,
+} from './source.js';
 
 /**
  * `fast` (resampleMode 'fast'): libvips shrinks while decoding (JPEG DCT scaling, then a cubic
@@ -73,6 +80,7 @@ async function toSource(input: ImageInput, opts: DecodeOptions): Promise<Encoded
     return { kind: 'bytes', bytes: new Uint8Array(input), label: `<${input.byteLength} bytes>` };
   }
   if (typeof input === 'string' || input instanceof URL) return resolveImageSource(input, opts);
+  if (input instanceof Blob) return blobSource(input, opts);
   throw new InputError(
     'INPUT_INVALID',
     `Unsupported image input of type ${Object.prototype.toString.call(input)}`,
@@ -83,10 +91,19 @@ async function toSource(input: ImageInput, opts: DecodeOptions): Promise<Encoded
         'URL (http, https, data, file)',
         'Uint8Array/Buffer',
         'ArrayBuffer',
+        'Blob/File',
         '{data, width, height, channels}',
       ],
     },
   );
+}
+
+/** Node 20 has Blob and File (fetch bodies, form uploads): read under the same byte cap as a URL. */
+async function blobSource(blob: Blob, opts: DecodeOptions): Promise<EncodedImage> {
+  checkLimit('maxBytes', opts.maxBytes);
+  const label = describeInput(blob);
+  checkBytes(blob.size, opts.maxBytes ?? DEFAULT_MAX_BYTES, label);
+  return { kind: 'bytes', bytes: new Uint8Array(await blob.arrayBuffer()), label };
 }
 
 function checkAborted(signal: AbortSignal | undefined, label: string): void {

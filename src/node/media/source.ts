@@ -96,7 +96,7 @@ export async function resolveImageSource(
   return { kind: 'path', path, label: path };
 }
 
-function checkBytes(size: number, maxBytes: number, label: string): void {
+export function checkBytes(size: number, maxBytes: number, label: string): void {
   if (size > maxBytes) {
     throw new InputError('IMAGE_TOO_LARGE', `${label} is ${size} bytes, over the ${maxBytes}-byte limit`, {
       value: size,
