@@ -3,9 +3,9 @@
  * input per line with --json), progress and warnings to stderr.
  */
 import type { Command } from 'commander';
-import { isMmrtError } from '../../errors.js';
 import { ImageIndex } from '../../kinds/dual-encoder/image-index.js';
 import type { ClipModel } from '../../kinds/dual-encoder/model.js';
+import { settleImages } from '../../kinds/dual-encoder/settle.js';
 import { loadClip } from '../../node/index.js';
 import type { ConfigInput } from '../../platform/config-keys.js';
 import { REQUESTABLE_PRECISIONS, type RequestedPrecision } from '../../platform/precision-map.js';
@@ -145,46 +145,30 @@ export function registerClip(program: Command): void {
         for (let i = 0; i < images.length; i += bs) {
           const chunk = images.slice(i, i + bs);
           // Lines are written in input order once the chunk is done; a bad image costs only its
-          // own line: the failures are taken out and the rest classified again (decoded once more).
-          const lines: Array<{ text: string; error?: boolean }> = new Array(chunk.length);
-          let pending = chunk.map((input, j) => ({ input, j }));
-          while (pending.length > 0) {
-            try {
-              const results = await clip.zeroShot(
-                pending.map((p) => p.input),
-                labels,
-                { template: opts.template },
-              );
-              results.forEach((labels, k) => {
-                const { input, j } = pending[k]!;
-                const shown = labels.slice(0, top);
-                lines[j] = {
-                  text: opts.json
-                    ? JSON.stringify({ input, labels })
-                    : `${input}: ${shown.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
-                };
-              });
-              pending = [];
-            } catch (e) {
-              const failures = isMmrtError(e)
-                ? (e.details.failures as Array<{ index: number; code: string; message: string }> | undefined)
-                : undefined;
-              if (!failures?.length) throw e;
-              const bad = new Set<number>();
-              for (const f of failures) {
-                const { input, j } = pending[f.index]!;
-                bad.add(f.index);
-                failed++;
-                lines[j] = {
-                  error: true,
-                  text: opts.json
-                    ? JSON.stringify({ input, error: { code: f.code, message: f.message } })
-                    : `mmrt: ${input}: ${f.message} [${f.code}]`,
-                };
-              }
-              pending = pending.filter((_, k) => !bad.has(k));
+          // own line (the rest of the chunk is classified again).
+          const outcomes = await settleImages(chunk, (pending) =>
+            clip.zeroShot(pending, labels, { template: opts.template }),
+          );
+          const lines = outcomes.map((o, j) => {
+            const input = chunk[j]!;
+            if (!o.ok) {
+              failed++;
+              const { code, message } = o.error;
+              return {
+                error: true,
+                text: opts.json
+                  ? JSON.stringify({ input, error: { code, message } })
+                  : `mmrt: ${input}: ${message} [${code}]`,
+              };
             }
-          }
+            const shown = o.value.slice(0, top);
+            return {
+              error: false,
+              text: opts.json
+                ? JSON.stringify({ input, labels: o.value })
+                : `${input}: ${shown.map((l) => `${l.label} ${(l.score * 100).toFixed(1)}%`).join(', ')}`,
+            };
+          });
           for (const line of lines) {
             if (line.error && !opts.json) process.stderr.write(`${line.text}\n`);
             else out(line.text);

@@ -4,56 +4,15 @@
  * share vision-model runs. Zero-shot classification is both: the label prompts through the
  * text queue, the images through the image queue, then the model's own scoring.
  */
-import { InputError, isMmrtError } from '../../errors.js';
 import { type ClipModel, type LabelScore, zeroShotPrompts } from '../../kinds/dual-encoder/model.js';
-import { type BatchingOptions, Batcher, type ItemOutcome } from '../batcher.js';
+import { settleImages } from '../../kinds/dual-encoder/settle.js';
+import { type BatchingOptions, Batcher } from '../batcher.js';
 import type { ServeMetrics } from '../metrics.js';
 
 /** One input of an embeddings request. */
 export type EmbeddingInput =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'image'; readonly bytes: Uint8Array };
-
-/**
- * Embed images, isolating failures: a batch holds images of several requests, and one bad
- * image must fail only its own request. The model names each bad image; those are taken out
- * and the rest embedded again.
- */
-async function embedImagesIsolated(
-  clip: ClipModel,
-  images: readonly Uint8Array[],
-  signal: AbortSignal,
-): Promise<Array<ItemOutcome<Float32Array>>> {
-  const out: Array<ItemOutcome<Float32Array>> = new Array(images.length);
-  let pending = images.map((_, i) => i);
-  while (pending.length > 0) {
-    try {
-      const vectors = await clip.embedImages(
-        pending.map((i) => images[i]!),
-        { signal },
-      );
-      pending.forEach((i, k) => {
-        out[i] = { ok: true, value: vectors[k]! };
-      });
-      pending = [];
-    } catch (e) {
-      const failures = isMmrtError(e)
-        ? (e.details.failures as Array<{ index: number; code: string; message: string }> | undefined)
-        : undefined;
-      if (!failures?.length) throw e;
-      const bad = new Set<number>();
-      for (const f of failures) {
-        bad.add(f.index);
-        out[pending[f.index]!] = {
-          ok: false,
-          error: new InputError(f.code as 'IMAGE_DECODE_FAILED', f.message),
-        };
-      }
-      pending = pending.filter((_, k) => !bad.has(k));
-    }
-  }
-  return out;
-}
 
 export class EmbeddingService {
   readonly texts: Batcher<string, Float32Array>;
@@ -76,7 +35,8 @@ export class EmbeddingService {
       ...batching,
       name: `${id} image embeddings`,
       observer: metrics.observer(id, 'image_embeddings'),
-      run: (images, signal) => embedImagesIsolated(clip, images, signal),
+      // A batch holds images of several requests: one bad image fails only its own request.
+      run: (images, signal) => settleImages(images, (pending) => clip.embedImages(pending, { signal })),
     });
     metrics.addCache(id, 'text_embeddings', () => {
       const s = clip.textCacheStats();
