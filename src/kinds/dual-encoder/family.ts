@@ -9,7 +9,6 @@ import type { FamilyContext, FamilyDescriptor } from '../../families/family.js';
 import type { KeyValueStore } from '../../host/host.js';
 import type { MultimodalLoader } from '../../loader/loader.js';
 import { decodeConcurrency, imageDecoder } from '../../media/input.js';
-import { ImageProcessor } from '../../media/processor.js';
 import {
   type Architecture,
   COMBINED_TOWERS,
@@ -17,8 +16,8 @@ import {
   VISION_ENCODER,
 } from '../../package/family-spec.js';
 import { readLogitScale } from '../../package/onnx-scalars.js';
-import { TextTokenizer } from '../../text/tokenizer.js';
 import { ClipModel, type ClipOptions, DUAL_ENCODER_STYLES, type DualEncoderStyle } from './model.js';
+import { packageImageProcessor, packageTokenizer } from '../../package/preprocessing.js';
 
 export interface DualEncoderFamily {
   readonly name: string;
@@ -67,15 +66,8 @@ async function createClip(
   options: ClipOptions,
 ): Promise<ClipModel> {
   const pkg = loader.package;
-  const tokenizer = TextTokenizer.fromJson(pkg.tokenizer!.tokenizerJson, pkg.tokenizer!.tokenizerConfig, {
-    ...(pkg.dims.text.maxPositions && { maxPositions: pkg.dims.text.maxPositions }),
-    source: `${pkg.location}/tokenizer.json`,
-    padSide: 'right',
-  });
-  const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {
-    source: `${pkg.location}/preprocessor_config.json`,
-    resampleMode: images.resampleMode ?? 'exact',
-  });
+  const tokenizer = packageTokenizer(pkg, { padSide: 'right', maxPositions: pkg.dims.text.maxPositions });
+  const processor = packageImageProcessor(pkg, images.resampleMode);
   const size = processor.fixedOutputSize;
   if (!size) {
     throw new InputError(

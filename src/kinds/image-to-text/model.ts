@@ -21,9 +21,8 @@ import type { Host } from '../../host/host.js';
 import type { MultimodalLoader } from '../../loader/loader.js';
 import { type ImageInput, type ImageOptions, imageDecoder } from '../../media/input.js';
 import { prepareImages } from '../../media/prepare.js';
-import { ImageProcessor } from '../../media/processor.js';
 import type { ModelPackage } from '../../package/describe.js';
-import { TextTokenizer } from '../../text/tokenizer.js';
+import type { TextTokenizer } from '../../text/tokenizer.js';
 import { BlipEngine } from './blip-engine.js';
 import { Blip2Engine } from './blip2-engine.js';
 import {
@@ -35,6 +34,7 @@ import {
 } from './config.js';
 import { CachedImageEncoder, type EncoderStats, type PreparedImage, QuestionEncoder } from './encoders.js';
 import type { EngineRow, ImageToTextEngine } from './engine.js';
+import { packageImageProcessor, packageTokenizer } from '../../package/preprocessing.js';
 
 export interface ImageToTextOptions {
   /** Image-side cache (BLIP image embeds, BLIP-2 Q-Former outputs) in bytes; 0 turns it off. Default 64 MiB. */
@@ -154,16 +154,12 @@ export class BlipModel implements LoadedModel {
   static async create(parts: ImageToTextParts, options: ImageToTextOptions = {}): Promise<BlipModel> {
     const { loader, host } = parts;
     const pkg = loader.package;
-    if (!pkg.tokenizer) throw new InputError('INPUT_INVALID', `${pkg.location} has no tokenizer`);
     const config = parts.architecture === 'blip' ? readBlipConfig(pkg) : readBlip2Config(pkg);
-    const tokenizer = TextTokenizer.fromJson(pkg.tokenizer.tokenizerJson, pkg.tokenizer.tokenizerConfig, {
-      ...(pkg.dims.text.maxPositions && { maxPositions: pkg.dims.text.maxPositions }),
+    const tokenizer = packageTokenizer(pkg, {
       padSide: config.kind === 'encoder-decoder' ? 'right' : 'left',
+      maxPositions: pkg.dims.text.maxPositions,
     });
-    const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {
-      source: `${pkg.location}/preprocessor_config.json`,
-      resampleMode: parts.images.resampleMode ?? 'exact',
-    });
+    const processor = packageImageProcessor(pkg, parts.images.resampleMode);
     const cacheBytes = options.featureCacheBytes ?? 64 * 1024 * 1024;
     if (!(Number.isFinite(cacheBytes) && cacheBytes >= 0)) {
       throw new InputError('INPUT_INVALID', 'featureCacheBytes must be >= 0', { value: cacheBytes });

@@ -6,15 +6,14 @@
  */
 import { InputError } from '../../errors.js';
 import type { FamilyDescriptor } from '../../families/family.js';
-import { ImageProcessor } from '../../media/processor.js';
 import {
   type Architecture,
   type ComponentSpec,
   TEXT_ENCODER,
   VISION_ENCODER,
 } from '../../package/family-spec.js';
-import { TextTokenizer } from '../../text/tokenizer.js';
 import { XclipModel, type XclipOptions } from './model.js';
+import { packageImageProcessor, packageTokenizer } from '../../package/preprocessing.js';
 
 /** The prompt generator: a small text-side stage (cross-attention from texts to patches). */
 export const PROMPT_GENERATOR: ComponentSpec = { ...TEXT_ENCODER, sections: ['prompts_generator'] };
@@ -48,14 +47,8 @@ export function videoTextFamily(def: VideoTextFamily): FamilyDescriptor<XclipMod
     },
     create: async ({ host, loader, images = {}, onWarning }, options) => {
       const pkg = loader.package;
-      const tokenizer = TextTokenizer.fromJson(pkg.tokenizer!.tokenizerJson, pkg.tokenizer!.tokenizerConfig, {
-        ...(pkg.dims.text.maxPositions && { maxPositions: pkg.dims.text.maxPositions }),
-        padSide: 'right',
-      });
-      const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {
-        source: `${pkg.location}/preprocessor_config.json`,
-        resampleMode: images.resampleMode ?? 'exact',
-      });
+      const tokenizer = packageTokenizer(pkg, { padSide: 'right', maxPositions: pkg.dims.text.maxPositions });
+      const processor = packageImageProcessor(pkg, images.resampleMode);
       const size = processor.fixedOutputSize;
       if (!size) {
         throw new InputError(

@@ -12,9 +12,9 @@ import { TextStream } from '../../generation/text-stream.js';
 import type { Host } from '../../host/host.js';
 import type { MultimodalLoader } from '../../loader/loader.js';
 import { type ImageInput, type ImageOptions, imageDecoder } from '../../media/input.js';
-import { type DecodeHint, ImageProcessor } from '../../media/processor.js';
+import type { DecodeHint, ImageProcessor } from '../../media/processor.js';
 import type { ComponentSessions } from '../../runtime/component-sessions.js';
-import { TextTokenizer } from '../../text/tokenizer.js';
+import type { TextTokenizer } from '../../text/tokenizer.js';
 import { loadChatTemplate } from './chat-template.js';
 import { type LlavaConfig, readLlavaConfig } from './config.js';
 import { Conversation, type ConversationOptions } from './conversation.js';
@@ -23,6 +23,7 @@ import type { ImageFeatures, VisionStats } from './features.js';
 import { LlavaImagePreparer } from './images.js';
 import { type ChatMessage, imagesOf, userTurn, validateMessages } from './messages.js';
 import type { PromptPlan } from './prompt.js';
+import { packageImageProcessor, packageTokenizer } from '../../package/preprocessing.js';
 
 export interface LlavaOptions {
   /** Vision-feature cache size in bytes; 0 turns it off. Default 64 MiB. */
@@ -99,18 +100,11 @@ export class LlavaModel implements LoadedModel {
   static async create(parts: LlavaParts, options: LlavaOptions = {}): Promise<LlavaModel> {
     const { loader, host } = parts;
     const pkg = loader.package;
-    if (!pkg.tokenizer) throw new InputError('INPUT_INVALID', `${pkg.location} has no tokenizer`);
-    const tokenizer = TextTokenizer.fromJson(pkg.tokenizer.tokenizerJson, pkg.tokenizer.tokenizerConfig, {
-      source: `${pkg.location}/tokenizer.json`,
-      padSide: 'left',
-    });
+    const tokenizer = packageTokenizer(pkg, { padSide: 'left' });
     const config = readLlavaConfig(pkg, (id) => tokenizer.tokenizer.id_to_token(id), {
       anyResolution: parts.anyResolution,
     });
-    const processor = ImageProcessor.fromConfig(pkg.preprocessorConfig, {
-      source: `${pkg.location}/preprocessor_config.json`,
-      resampleMode: parts.images.resampleMode ?? 'exact',
-    });
+    const processor = packageImageProcessor(pkg, parts.images.resampleMode);
     const featureCacheBytes = options.featureCacheBytes ?? 64 * 1024 * 1024;
     if (!(Number.isFinite(featureCacheBytes) && featureCacheBytes >= 0)) {
       throw new InputError('INPUT_INVALID', 'featureCacheBytes must be >= 0', { value: featureCacheBytes });
