@@ -12,7 +12,6 @@
  */
 import { ModelPackageError } from '../../errors.js';
 import { CrossAttentionDecoder } from '../../generation/cross-attention-decoder.js';
-import { generate } from '../../generation/generate.js';
 import type { ResolvedGeneration } from '../../generation/options.js';
 import { idsTokens } from '../../generation/step.js';
 import type { OrtModule } from '../../host/host.js';
@@ -20,7 +19,14 @@ import type { ComponentSessions } from '../../runtime/component-sessions.js';
 import type { TextTokenizer } from '../../text/tokenizer.js';
 import type { BlipConfig, ImageToTextTask } from './config.js';
 import { type CachedImageEncoder, type QuestionEncoder, stackFeatures } from './encoders.js';
-import { type EngineRow, type EngineRun, type ImageToTextEngine, lazy, leftPad } from './engine.js';
+import {
+  type EngineRow,
+  type EngineRun,
+  generateRows,
+  type ImageToTextEngine,
+  lazy,
+  leftPad,
+} from './engine.js';
 
 export interface BlipEngineParts {
   readonly ort: OrtModule;
@@ -99,37 +105,27 @@ export class BlipEngine implements ImageToTextEngine {
     const encoderMs = feats.encoded === 0 && task === 'caption' ? 0 : performance.now() - t0;
     const decoder = await this.decoder.get();
     const { ids, mask, width } = leftPad(prompts, config.padId);
-    const promptTexts = prompts.map((p) => (task === 'caption' ? tokenizer.decode(p, true) : ''));
-    promptTexts.forEach((t, r) => {
-      if (t) emit?.(r, t);
-    });
-    const { results } = await generate({
-      decoder,
-      request: {
-        batch,
-        tokens: idsTokens(ids),
-        newLength: width,
-        newMask: mask,
-        cache: decoder.start({ ...encoder, batch }),
-        contextIds: prompts,
+    return generateRows(
+      task,
+      tokenizer,
+      prompts,
+      {
+        decoder,
+        request: {
+          batch,
+          tokens: idsTokens(ids),
+          newLength: width,
+          newMask: mask,
+          cache: decoder.start({ ...encoder, batch }),
+          contextIds: prompts,
+        },
+        options,
+        next: async (next) => idsTokens(next),
+        startedAt,
+        promptTokens: prompts.map((p) => p.length),
+        ...(emit && { emit }),
       },
-      options,
-      next: async (next) => idsTokens(next),
-      decode: (tokenIds) => tokenizer.decode(tokenIds, true),
-      ...(task === 'caption' ? { textContext: prompts } : {}),
-      startedAt,
-      promptTokens: prompts.map((p) => p.length),
-      cachedTokens: prompts.map(() => 0),
-      ...(emit ? { emit } : {}),
-    });
-    return {
-      results: results.map((generation, r) => ({
-        generation,
-        promptText: promptTexts[r]!,
-        fromCache: feats.fromCache[r]!,
-      })),
-      encoderMs,
-      encoded: feats.encoded,
-    };
+      { fromCache: feats.fromCache, encoded: feats.encoded, encoderMs },
+    );
   }
 }

@@ -6,7 +6,6 @@
  * ("Question: {question} Answer:", the BLIP-2 paper's format; `questionTemplate` changes it).
  */
 import { CausalDecoder } from '../../generation/decoder.js';
-import { generate } from '../../generation/generate.js';
 import { scatterFeatures, TokenEmbedder } from '../../generation/inputs-embeds.js';
 import type { ResolvedGeneration } from '../../generation/options.js';
 import type { OrtModule } from '../../host/host.js';
@@ -14,7 +13,14 @@ import type { ComponentSessions } from '../../runtime/component-sessions.js';
 import type { TextTokenizer } from '../../text/tokenizer.js';
 import type { Blip2Config, ImageToTextTask } from './config.js';
 import type { CachedImageEncoder } from './encoders.js';
-import { type EngineRow, type EngineRun, type ImageToTextEngine, lazy, leftPad } from './engine.js';
+import {
+  type EngineRow,
+  type EngineRun,
+  generateRows,
+  type ImageToTextEngine,
+  lazy,
+  leftPad,
+} from './engine.js';
 
 export interface Blip2EngineParts {
   readonly ort: OrtModule;
@@ -98,38 +104,27 @@ export class Blip2Engine implements ImageToTextEngine {
         [feats.values[r]],
       );
     });
-    const captionContext = task === 'caption' ? texts : undefined;
-    const promptTexts = texts.map((t) => (captionContext ? tokenizer.decode(t, true) : ''));
-    promptTexts.forEach((t, r) => {
-      if (t) emit?.(r, t);
-    });
-    const { results } = await generate({
-      decoder,
-      request: {
-        batch,
-        tokens: { kind: 'embeds', data: embeds },
-        newLength: width,
-        newMask: mask,
-        cache: decoder.emptyCache(batch),
-        contextIds: texts,
+    return generateRows(
+      task,
+      tokenizer,
+      texts,
+      {
+        decoder,
+        request: {
+          batch,
+          tokens: { kind: 'embeds', data: embeds },
+          newLength: width,
+          newMask: mask,
+          cache: decoder.emptyCache(batch),
+          contextIds: texts,
+        },
+        options,
+        next: async (next) => ({ kind: 'embeds', data: (await this.embedder.embed(next, batch, 1)).data }),
+        startedAt,
+        promptTokens: texts.map((t) => nq + t.length),
+        ...(emit && { emit }),
       },
-      options,
-      next: async (next) => ({ kind: 'embeds', data: (await this.embedder.embed(next, batch, 1)).data }),
-      decode: (tokenIds) => tokenizer.decode(tokenIds, true),
-      ...(captionContext ? { textContext: captionContext } : {}),
-      startedAt,
-      promptTokens: texts.map((t) => nq + t.length),
-      cachedTokens: texts.map(() => 0),
-      ...(emit ? { emit } : {}),
-    });
-    return {
-      results: results.map((generation, r) => ({
-        generation,
-        promptText: promptTexts[r]!,
-        fromCache: feats.fromCache[r]!,
-      })),
-      encoderMs,
-      encoded: feats.encoded,
-    };
+      { fromCache: feats.fromCache, encoded: feats.encoded, encoderMs },
+    );
   }
 }

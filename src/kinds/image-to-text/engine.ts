@@ -3,8 +3,10 @@
  * rows of (image, text) — the text is a caption's prompt or a question — generated as one
  * batch, each row's result with how its image side was obtained.
  */
-import type { GenerationResult } from '../../generation/generate.js';
+import { type GenerateArgs, type GenerationResult, generate } from '../../generation/generate.js';
 import type { ResolvedGeneration } from '../../generation/options.js';
+import type { DecoderCache } from '../../generation/step.js';
+import type { TextTokenizer } from '../../text/tokenizer.js';
 import type { ImageToTextConfig, ImageToTextTask } from './config.js';
 import type { CachedImageEncoder, PreparedImage } from './encoders.js';
 
@@ -43,6 +45,39 @@ export interface ImageToTextEngine {
     startedAt: number,
     emit?: (row: number, delta: string) => void,
   ): Promise<EngineRun>;
+}
+
+/**
+ * Generates one batch and reports it as both engines do: a caption's prompt (`prompts`, the ids
+ * the decoder starts from) is shown first and decoded together with the text that continues
+ * it; an answer starts empty. Nothing of a prompt comes from a KV cache.
+ */
+export async function generateRows<C extends DecoderCache>(
+  task: ImageToTextTask,
+  tokenizer: TextTokenizer,
+  prompts: ReadonlyArray<readonly number[]>,
+  args: Omit<GenerateArgs<C>, 'decode' | 'textContext' | 'cachedTokens'>,
+  images: { readonly fromCache: readonly boolean[]; readonly encoded: number; readonly encoderMs: number },
+): Promise<EngineRun> {
+  const promptTexts = prompts.map((p) => (task === 'caption' ? tokenizer.decode(p, true) : ''));
+  promptTexts.forEach((t, r) => {
+    if (t) args.emit?.(r, t);
+  });
+  const { results } = await generate({
+    ...args,
+    decode: (ids) => tokenizer.decode(ids, true),
+    ...(task === 'caption' && { textContext: prompts }),
+    cachedTokens: prompts.map(() => 0),
+  });
+  return {
+    results: results.map((generation, r) => ({
+      generation,
+      promptText: promptTexts[r]!,
+      fromCache: images.fromCache[r]!,
+    })),
+    encoderMs: images.encoderMs,
+    encoded: images.encoded,
+  };
 }
 
 /** Left-pads token rows to one width: ids [batch, width] and their mask. */
