@@ -57,6 +57,17 @@ export function choiceArg<T extends string>(choices: readonly T[]): (value: stri
   };
 }
 
+/** A repeatable comma-separated option (`-l a,b -l c`): every non-empty item, in order. */
+export function commaList(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
+}
+
 /** An output file must say its format: `-o v.txt` is refused, not silently written as JSON. */
 export function checkOutputExtension(flag: string, path: string, extensions: readonly string[]): void {
   if (!extensions.some((ext) => path.toLowerCase().endsWith(ext))) {

@@ -18,7 +18,7 @@ import {
   readPlatformOptions,
 } from '../platform-options.js';
 import { downloadProgress, progressBar } from '../progress.js';
-import { checkOutputExtension, choiceArg, intArg, usageError } from '../usage.js';
+import { checkOutputExtension, choiceArg, commaList, intArg, usageError } from '../usage.js';
 import { readFileInput, writeFileOutput } from '../files.js';
 import { expandInputs } from '../inputs.js';
 
@@ -29,16 +29,6 @@ interface ClipCliOptions extends PlatformCliOptions {
   batchSize?: number;
   json?: boolean;
   resample?: 'exact' | 'fast';
-}
-
-function collectLabels(value: string, previous: string[] = []): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ];
 }
 
 export async function openClip(
@@ -110,7 +100,7 @@ export function registerClip(program: Command): void {
       .command('classify')
       .description('zero-shot classify images against labels')
       .argument('<images...>', 'image files, URLs, folders, or - for a list on stdin')
-      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', collectLabels)
+      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', commaList)
       .option('--labels-file <file>', 'labels, one per line (for long label lists)')
       .option('-t, --template <text>', 'prompt template, {} is the label', 'a photo of a {}')
       .option('-k, --top-k <n>', 'labels to show per image (default 3)', intArg(1)),

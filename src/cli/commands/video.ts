@@ -13,7 +13,7 @@ import { loadXclip } from '../../node/index.js';
 import { readFileInput, writeFileOutput } from '../files.js';
 import { DEFAULT_XCLIP_MODEL } from '../paths.js';
 import { type PlatformCliOptions, addPlatformOptions, readPlatformOptions } from '../platform-options.js';
-import { choiceArg, intArg, numberArg, usageError } from '../usage.js';
+import { choiceArg, commaList, intArg, numberArg, usageError } from '../usage.js';
 
 interface VideoCliOptions extends PlatformCliOptions {
   model: string;
@@ -24,16 +24,6 @@ interface VideoCliOptions extends PlatformCliOptions {
   segmentSeconds?: number;
   sequential?: boolean;
   timeout?: number;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ];
 }
 
 /** `--frames`: a count or low/medium/high, checked as the model would check it (usage error: exit 2). */
@@ -173,7 +163,7 @@ export function registerVideo(program: Command): void {
       .command('video-classify')
       .description('zero-shot classify videos against labels (X-CLIP)')
       .argument('<videos...>', 'video files or URLs')
-      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', collect)
+      .option('-l, --labels <list>', 'comma-separated labels (repeatable)', commaList)
       .option('-t, --template <text>', 'prompt template, {} is the label', '{}')
       .option('-k, --top-k <n>', 'labels to show per video (default 3)', intArg(1)),
   ).action(
