@@ -20,7 +20,10 @@ export function packageTokenizer(
   });
 }
 
-export function packageImageProcessor(pkg: ModelPackage, resampleMode: ResampleMode = 'exact'): ImageProcessor {
+export function packageImageProcessor(
+  pkg: ModelPackage,
+  resampleMode: ResampleMode = 'exact',
+): ImageProcessor {
   return ImageProcessor.fromConfig(pkg.preprocessorConfig, {
     source: `${pkg.location}/preprocessor_config.json`,
     resampleMode,
