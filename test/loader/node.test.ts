@@ -13,6 +13,7 @@ import { describePackage } from '../../src/families/registry.js';
 import type { OrtModule } from '../../src/host/host.js';
 import { createLoader, createPlacement, nodeHost } from '../../src/node/index.js';
 import { ort } from '../../src/node/ort.js';
+import { workerOrt } from '../../src/node/worker-ort.js';
 import { startFakeHub } from '../hub/fake-hub.js';
 import { cleanupTmp, openPackage, tmpDir, trackedHost, vlmFiles, writePackage } from './fixtures.js';
 import { visionModel } from './onnx-build.js';
@@ -152,10 +153,32 @@ describe('sessions in worker threads', () => {
       ),
     );
     const marks: string[] = [];
+    // The decoder's creation (in a worker) is held open until the vision encoder has answered,
+    // so the test does not depend on which of two creations finishes first: a loader that made
+    // the vision encoder wait for the decoder would never answer, and the test times out.
+    const inWorkers = workerOrt();
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let held = false;
+    const gated: OrtModule = {
+      ...inWorkers,
+      InferenceSession: {
+        async create(model, options) {
+          const session = await inWorkers.InferenceSession.create(model, options);
+          if (typeof model === 'string' && model.includes('decoder_model_merged')) {
+            held = true;
+            await gate;
+          }
+          return session;
+        },
+      },
+    };
     const l = new MultimodalLoader({
       package: pkg,
       plan: loaderSpecFromPackage(pkg),
-      host: trackedHost({ sessionThreads: 'worker' }),
+      host: trackedHost({ sessionThreads: 'worker', ort: gated }),
       onProgress: (e) => {
         if (e.phase === 'ready') marks.push(`${e.component} ready`);
       },
@@ -167,7 +190,9 @@ describe('sessions in worker threads', () => {
     });
     marks.push('vision result');
     expect(out.image_embeds!.dims).toEqual([1, 8]);
+    openGate();
     await loading;
+    expect(held).toBe(true);
     expect(marks.indexOf('vision result')).toBeLessThan(marks.indexOf('decoder_model_merged ready'));
     await l.dispose();
   });
