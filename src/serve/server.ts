@@ -7,10 +7,10 @@
  */
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { InputError, MmrtError, ServeError } from '../errors.js';
 import type { LoadedModel } from '../families/family.js';
+import { bodyLimit } from './body.js';
 import type { ServeConfig } from './config.js';
 import { httpError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
@@ -207,21 +207,19 @@ export class MmrtServer {
     app.use('/v1/*', guard);
     app.use(
       '/v1/*',
-      bodyLimit({
-        maxSize: config.limits.maxBodyBytes,
-        onError: (c) =>
-          this.errorResponse(
-            c,
-            new ServeError(
-              'REQUEST_TOO_LARGE',
-              `the request body is over ${config.limits.maxBodyBytes} bytes`,
-              {
-                valid: `<= ${config.limits.maxBodyBytes} bytes`,
-                hint: 'send fewer or smaller images, or raise --max-body-bytes',
-              },
-            ),
+      bodyLimit(config.limits.maxBodyBytes, (c) =>
+        this.errorResponse(
+          c,
+          new ServeError(
+            'REQUEST_TOO_LARGE',
+            `the request body is over ${config.limits.maxBodyBytes} bytes`,
+            {
+              valid: `<= ${config.limits.maxBodyBytes} bytes`,
+              hint: 'send fewer or smaller images, or raise --max-body-bytes',
+            },
           ),
-      }),
+        ),
+      ),
     );
 
     app.get('/v1/models', (c) =>

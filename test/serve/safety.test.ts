@@ -4,7 +4,7 @@
  * pixel bombs, and requests without the right API key. Every refusal is OpenAI's error shape
  * with mmrt's code. The image host here is a loopback server of the test's own.
  */
-import { type Server, createServer } from 'node:http';
+import { type Server, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +186,43 @@ describe('size limits', () => {
     ))!;
     expect(e.status).toBe(413);
     expect(e.code).toBe('REQUEST_TOO_LARGE');
+  });
+
+  /** A POST whose body has no declared length (Transfer-Encoding: chunked), sent in `parts`. */
+  const chunked = (path: string, parts: string[]) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      for (const p of parts) req.write(p);
+      req.end();
+    });
+
+  it('count a chunked body as it arrives and refuse it with 413 past the limit', async () => {
+    const text = 'x'.repeat(16 * 1024);
+    const body = JSON.stringify({ model: 'shapes-clip', input: [text, text, text, text, text] });
+    const parts = body.match(/[\s\S]{1,8192}/g)!;
+    const r = await chunked('/v1/embeddings', parts);
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body).error.code).toBe('REQUEST_TOO_LARGE');
+  });
+
+  it('serve a chunked body within the limit like any other', async () => {
+    const body = JSON.stringify({ model: 'shapes-clip', input: ['a red star'] });
+    const r = await chunked('/v1/embeddings', [body.slice(0, 10), body.slice(10)]);
+    expect(r.status, r.body).toBe(200);
+    const got = JSON.parse(r.body).data[0].embedding as number[];
+    const [want] = await models.clip.embedTexts(['a red star']);
+    expect(maxAbsDiff(Float32Array.from(got), want!)).toBeLessThan(1e-6);
   });
 
   it('refuse an image over the byte limit', async () => {

@@ -52,31 +52,42 @@ export class EmbeddingService {
       if (input.kind === 'text') texts.push({ i, text: input.text });
       else images.push({ i, bytes: input.bytes });
     });
-    // A request refused by the second queue must not leave its items in the first.
+    // A request refused by the second queue must not leave its items in the first. One
+    // controller that follows the request's signal, not `AbortSignal.any`, whose result is held
+    // by WeakRefs and so outlives young-generation collections (see ../body.ts).
     const local = new AbortController();
-    const both = AbortSignal.any([signal, local.signal]);
-    const textJob =
-      texts.length > 0
-        ? this.texts.submit(
-            texts.map((t) => t.text),
-            both,
-          )
-        : undefined;
-    textJob?.catch(() => undefined);
-    let imageJob: Promise<Float32Array[]> | undefined;
+    const follow = () => local.abort(signal.reason);
+    if (signal.aborted) follow();
+    else signal.addEventListener('abort', follow, { once: true });
+    const both = local.signal;
+    let textVectors: Float32Array[] | undefined;
+    let imageVectors: Float32Array[] | undefined;
     try {
-      imageJob =
-        images.length > 0
-          ? this.images.submit(
-              images.map((m) => m.bytes),
+      const textJob =
+        texts.length > 0
+          ? this.texts.submit(
+              texts.map((t) => t.text),
               both,
             )
           : undefined;
-    } catch (e) {
-      local.abort(e);
-      throw e;
+      textJob?.catch(() => undefined);
+      let imageJob: Promise<Float32Array[]> | undefined;
+      try {
+        imageJob =
+          images.length > 0
+            ? this.images.submit(
+                images.map((m) => m.bytes),
+                both,
+              )
+            : undefined;
+      } catch (e) {
+        local.abort(e);
+        throw e;
+      }
+      [textVectors, imageVectors] = await Promise.all([textJob, imageJob]);
+    } finally {
+      signal.removeEventListener('abort', follow);
     }
-    const [textVectors, imageVectors] = await Promise.all([textJob, imageJob]);
     const out = new Array<Float32Array>(inputs.length);
     texts.forEach((t, k) => {
       out[t.i] = textVectors![k]!;
