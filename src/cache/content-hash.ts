@@ -29,18 +29,18 @@ export function hashTensor(data: Float32Array, dims: readonly number[]): string 
   const n = words.length - (words.length % 4);
   for (let i = 0; i < n; i += 4) {
     h1 ^= Math.imul(rotl(Math.imul(words[i]!, c1), 15), c2);
-    h1 = Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b;
+    h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
     h2 ^= Math.imul(rotl(Math.imul(words[i + 1]!, c2), 16), c3);
-    h2 = Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747;
+    h2 = (Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747) | 0;
     h3 ^= Math.imul(rotl(Math.imul(words[i + 2]!, c3), 17), c4);
-    h3 = Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35;
+    h3 = (Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35) | 0;
     h4 ^= Math.imul(rotl(Math.imul(words[i + 3]!, c4), 18), c1);
-    h4 = Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17;
+    h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
   }
   const tail = [...Array.from(words.subarray(n)), ...dims];
   tail.forEach((w, j) => {
     h1 ^= Math.imul(rotl(Math.imul(w >>> 0, c1 + j), 15), c2);
-    h1 = Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b;
+    h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
   });
   h1 = (h1 + h2 + h3 + h4) | 0;
   h2 = (h2 + h1) | 0;
