@@ -26,6 +26,7 @@ interface ServeCliOptions extends PlatformCliOptions {
   allowPrivateNetworks?: boolean;
   prefixCacheBytes?: number;
   shutdownDeadline?: number;
+  heapGrowingPercent?: number;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -78,6 +79,11 @@ export function registerServe(program: Command): void {
         '--shutdown-deadline <ms>',
         'how long in-flight requests may finish after SIGTERM (default 30000)',
         intArg(0),
+      )
+      .option(
+        '--heap-growing-percent <n>',
+        "how far V8's heap may grow past its live size between full collections, 0-1000 (default 30, for a steady resident level; 0: V8's own dynamic growth)",
+        intArg(0, 1000),
       ),
   ).action(async (opts: ServeCliOptions) => {
     // Checked here, not by commander: an unknown option (a misspelt --model) is named first.
@@ -91,6 +97,8 @@ export function registerServe(program: Command): void {
     const modelConfig = { ...config, ...(opts.threads ? { numThreads: opts.threads } : {}) };
     const batch = { maxBatchSize: opts.maxBatchSize, maxWaitMs: opts.maxWaitMs, maxQueue: opts.maxQueue };
     const { startServer } = await import('../../serve/node/index.js');
+    // This process is the server's own: its heap is tuned for it (see serve/node/heap.ts).
+    (await import('../../serve/node/heap.js')).limitHeapGrowth(opts.heapGrowingPercent);
     const log = (line: string) => process.stderr.write(`mmrt serve: ${line}\n`);
     const running = await startServer({
       models: models.map((m) => ({
