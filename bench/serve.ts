@@ -3,7 +3,8 @@
  *
  *   npm run bench -- serve [--clip models/shapes-clip] [--vlm models/shapes-vlm]
  *                          [--levels 1,4,16,64] [--rounds 3] [--level-seconds 20] [--memory-requests 10000]
- *                          [--memory-concurrency 32] [--memory-seconds 600] [--out bench/results/serve.json]
+ *                          [--memory-concurrency 32] [--memory-seconds 600] [--server-args "..."]
+ *                          [--out bench/results/serve.json]
  *
  * 1. Throughput and p50/p99 latency at 1, 4, 16 and 64 concurrent clients, with dynamic
  *    batching on and off (`--no-batching`), for image embeddings and for chat. The servers are the
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     'memory-seconds': { type: 'string', default: '600' },
     skip: { type: 'string', default: '' },
     'session-threads': { type: 'string', default: 'main' },
+    // More `mmrt serve` options for every server of the run, e.g. "--heap-growing-percent 0".
+    'server-args': { type: 'string', default: '' },
     out: { type: 'string', default: join(root, 'bench/results/serve.json') },
   },
 });
@@ -73,6 +76,7 @@ async function startServer(batching: boolean): Promise<Server> {
     '--session-threads',
     values['session-threads'],
     ...(batching ? [] : ['--no-batching']),
+    ...values['server-args'].split(/\s+/).filter(Boolean),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
   let stderr = '';
