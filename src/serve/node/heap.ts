@@ -15,17 +15,16 @@ const FLAG = '--heap-growing-percent';
 
 /**
  * The V8 flag to set, or `undefined` to leave V8 as it is: an explicit `percent` wins (0 means
- * V8's own dynamic growth); without one, a flag the user already gave node (on its command line
- * or in NODE_OPTIONS) is kept, and otherwise the server's default applies.
+ * V8's own dynamic growth); without one, a flag the user already gave node on its command line
+ * is kept (node refuses it in NODE_OPTIONS), and otherwise the server's default applies.
  */
 export function heapGrowthFlag(
   percent: number | undefined,
   execArgv: readonly string[] = process.execArgv,
-  nodeOptions: string = process.env.NODE_OPTIONS ?? '',
 ): string | undefined {
   if (percent === 0) return undefined;
   if (percent !== undefined) return `${FLAG}=${percent}`;
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some(
+  const given = execArgv.some(
     (a) => a === FLAG || a.startsWith(`${FLAG}=`) || a.startsWith('--heap_growing_percent'),
   );
   return given ? undefined : `${FLAG}=${SERVER_HEAP_GROWING_PERCENT}`;
