@@ -237,9 +237,11 @@ async function drive(
 
 // ------------------------------------------------------------------ phases
 
+// Requests per level and round: a level lasts ~2 s or more here (shorter ones, 24-64 requests,
+// varied by +-30% between runs), and `--level-seconds` still bounds it.
 const WORKLOADS = {
-  embeddings: { make: embeddingBody, perLevel: (c: number) => Math.max(64, 8 * c) },
-  chat: { make: (uri: string) => chatBody(uri), perLevel: (c: number) => Math.max(24, 4 * c) },
+  embeddings: { make: embeddingBody, perLevel: (c: number) => Math.max(384, 16 * c) },
+  chat: { make: (uri: string) => chatBody(uri), perLevel: (c: number) => Math.max(160, 8 * c) },
 } as const;
 
 const median = (xs: number[]) => {
