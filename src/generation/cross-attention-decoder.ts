@@ -14,10 +14,10 @@
  * transformers.js's seq2seq forward feeds merged decoders the same way.
  */
 import type { Tensor } from 'onnxruntime-common';
-import { ModelPackageError, RuntimeError } from '../errors.js';
+import { RuntimeError } from '../errors.js';
 import type { OrtModule } from '../host/host.js';
 import type { Session } from '../runtime/session.js';
-import { checkStepShapes, requireLogits, tokenFeed } from './decoder.js';
+import { checkStepShapes, missingInput, requireLogits, tokenFeed } from './decoder.js';
 import { fromFloat32 } from './float16.js';
 import { KvCache, type KvLayout, kvLayoutOf } from './kv-cache.js';
 import {
@@ -94,16 +94,7 @@ export class CrossAttentionDecoder implements StepDecoder<EncoderDecoderCache> {
       'past_key_values.{i}.encoder.key/value + use_cache_branch',
     ];
     const need = (name: string) => {
-      if (!session.hasInput(name)) {
-        throw new ModelPackageError(
-          'MODEL_CONFIG_INVALID',
-          `decoder "${session.name}" has no "${name}" input`,
-          {
-            value: session.inputNames,
-            valid,
-          },
-        );
-      }
+      if (!session.hasInput(name)) throw missingInput(session, `"${name}"`, valid);
     };
     need('attention_mask');
     need('encoder_hidden_states');

@@ -22,7 +22,7 @@ import {
 export type ForwardInput = StepInput<KvCache>;
 export type ForwardOutput = StepOutput<KvCache>;
 
-function missingInput(session: Session, what: string, valid: readonly string[]): ModelPackageError {
+export function missingInput(session: Session, what: string, valid: readonly string[]): ModelPackageError {
   return new ModelPackageError('MODEL_CONFIG_INVALID', `decoder "${session.name}" has no ${what} input`, {
     value: session.inputNames,
     valid,
