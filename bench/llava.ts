@@ -18,11 +18,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadLlava } from '../src/node/index.js';
 import { ortVersion } from '../src/node/ort.js';
 import { renderShape } from '../tools/shapes/render.js';
+import { peerGenerate, peerLibrary, peerOptions, peerUser } from './suite/peer.js';
 
 const { values } = parseArgs({
   options: {
@@ -106,71 +107,27 @@ async function loadMmrt(): Promise<Contender> {
 }
 
 async function loadPeer(sessionThreads: number | undefined): Promise<Contender> {
-  const tf = await import('@huggingface/transformers');
-  tf.env.allowRemoteModels = false;
-  tf.env.localModelPath = `${dirname(modelDir)}/`;
-  const name = basename(modelDir);
+  const { tf, id } = await peerLibrary(modelDir);
   const t0 = performance.now();
-  const processor = await tf.AutoProcessor.from_pretrained(name);
-  const model = await tf.LlavaForConditionalGeneration.from_pretrained(name, {
-    dtype: 'fp32',
-    device: 'cpu',
-    ...(sessionThreads
-      ? { session_options: { intraOpNumThreads: sessionThreads, interOpNumThreads: 1 } }
-      : {}),
-  });
-  /** Timestamps of the streamer's calls: the prompt first, then one per generated token. */
-  class Clock extends tf.BaseStreamer {
-    times: number[] = [];
-    override put(): void {
-      this.times.push(performance.now());
-    }
-    override end(): void {}
-  }
-  type PeerMessage = { role: string; content: string | Array<{ type: string; text?: string }> };
-  const user = (q: string, withImage: boolean): PeerMessage => ({
-    role: 'user',
-    content: [...(withImage ? [{ type: 'image' }] : []), { type: 'text', text: q }],
-  });
+  const processor = await tf.AutoProcessor.from_pretrained(id);
+  const model = await tf.LlavaForConditionalGeneration.from_pretrained(
+    id,
+    peerOptions(sessionThreads ?? 'default'),
+  );
+  const gen = peerGenerate(tf, processor, model);
   const rawImage = (run: number) => {
     const img = imageFor(run);
     return new tf.RawImage(new Uint8ClampedArray(img.rgb), img.width, img.height, 3);
   };
-  const gen = async (
-    messages: PeerMessage[],
-    image: InstanceType<typeof tf.RawImage>,
-    maxNew: number,
-    minNew = 0,
-  ) => {
-    const t0 = performance.now(); // as mmrt's, the peer's time to first token includes preprocessing
-    const text = processor.apply_chat_template(messages as never, { add_generation_prompt: true }) as string;
-    const inputs = await processor(image, text);
-    const clock = new Clock();
-    // biome-ignore lint/suspicious/noExplicitAny: generate's union return type
-    const out: any = await model.generate({
-      ...inputs,
-      max_new_tokens: maxNew,
-      min_new_tokens: minNew,
-      do_sample: false,
-      streamer: clock,
-    });
-    const t = clock.times;
-    const promptLen = inputs.input_ids.dims.at(-1) as number;
-    const answer = processor.batch_decode(out.slice(null, [promptLen, null]), {
-      skip_special_tokens: true,
-    })[0] as string;
-    const rate = t.length > 2 ? ((t.length - 2) * 1000) / (t[t.length - 1]! - t[1]!) : 0;
-    return { ttft: t[1]! - t0, rate, answer, promptLen };
-  };
-  await gen([user(Q1, true)], rawImage(runs), 2);
+  await gen([peerUser(Q1, true)], rawImage(runs), 2);
   return {
     name: sessionThreads ? 'peer' : 'peerDefault',
     loadMs: performance.now() - t0,
     async run(r) {
       const image = rawImage(r);
-      const t1 = await gen([user(Q1, true)], image, newTokens, newTokens);
+      const t1 = await gen([peerUser(Q1, true)], image, newTokens, newTokens);
       const t2 = await gen(
-        [user(Q1, true), { role: 'assistant', content: t1.answer }, user(Q2, false)],
+        [peerUser(Q1, true), { role: 'assistant', content: t1.answer }, peerUser(Q2, false)],
         image,
         1,
       );

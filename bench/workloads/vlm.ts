@@ -7,7 +7,7 @@
  * history with the image again, as an app using it must).
  */
 import { renderShape } from '../../tools/shapes/render.js';
-import { peerLibrary, peerOptions, type PeerThreads } from '../suite/peer.js';
+import { type PeerThreads, peerGenerate, peerLibrary, peerOptions, peerUser } from '../suite/peer.js';
 import type { ChildContext, Measured, NodeContender, Workload } from '../suite/types.js';
 import { PEER_THREADS, peerThreads } from './common.js';
 
@@ -69,51 +69,13 @@ async function peer(ctx: ChildContext, threads: PeerThreads): Promise<Measured> 
   const { tf, id } = await peerLibrary(ctx.fixtures.vlmModel);
   const processor = await tf.AutoProcessor.from_pretrained(id);
   const model = await tf.LlavaForConditionalGeneration.from_pretrained(id, peerOptions(threads));
-  /** Timestamps of the streamer's calls: the prompt first, then one per generated token. */
-  class Clock extends tf.BaseStreamer {
-    times: number[] = [];
-    override put(): void {
-      this.times.push(performance.now());
-    }
-    override end(): void {}
-  }
-  type Message = { role: string; content: string | Array<{ type: string; text?: string }> };
-  const user = (q: string, image: boolean): Message => ({
-    role: 'user',
-    content: [...(image ? [{ type: 'image' }] : []), { type: 'text', text: q }],
-  });
-  const gen = async (
-    messages: Message[],
-    image: InstanceType<typeof tf.RawImage>,
-    maxNew: number,
-    minNew = 0,
-  ) => {
-    const t0 = performance.now(); // like mmrt's, its time to first token includes preprocessing
-    const text = processor.apply_chat_template(messages as never, { add_generation_prompt: true }) as string;
-    const inputs = await processor(image, text);
-    const clock = new Clock();
-    // biome-ignore lint/suspicious/noExplicitAny: generate's union return type
-    const out: any = await model.generate({
-      ...inputs,
-      max_new_tokens: maxNew,
-      min_new_tokens: minNew,
-      do_sample: false,
-      streamer: clock,
-    });
-    const t = clock.times;
-    const promptLen = inputs.input_ids.dims.at(-1) as number;
-    const answer = processor.batch_decode(out.slice(null, [promptLen, null]), {
-      skip_special_tokens: true,
-    })[0];
-    const rate = t.length > 2 ? ((t.length - 2) * 1000) / (t[t.length - 1]! - t[1]!) : 0;
-    return { ttft: t[1]! - t0, rate, answer: answer as string };
-  };
+  const gen = peerGenerate(tf, processor, model);
   const out = await collect(ctx, async (i) => {
     const img = picture(i);
     const image = new tf.RawImage(new Uint8ClampedArray(img.rgb), img.width, img.height, 3);
-    const t1 = await gen([user(Q1, true)], image, NEW_TOKENS, NEW_TOKENS);
+    const t1 = await gen([peerUser(Q1, true)], image, NEW_TOKENS, NEW_TOKENS);
     const t2 = await gen(
-      [user(Q1, true), { role: 'assistant', content: t1.answer }, user(Q2, false)],
+      [peerUser(Q1, true), { role: 'assistant', content: t1.answer }, peerUser(Q2, false)],
       image,
       1,
     );
